@@ -1,0 +1,45 @@
+# Two commands matter: `make run` (the demo on the embedded default) and `make test`.
+# Each installs what it needs into .venv first; nothing is installed globally.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: install run test unit integration lint format stop status clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+install: $(STAMP) ## create .venv with the project and its tools
+
+run: install ## start Kafka + Elasticsearch (noida-db), the workers, replay the sample data, print a summary
+	$(BIN)/luisterpost run
+
+test: install ## lint, type-check, unit and integration tests (starts its own services on free ports)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/pytest
+
+unit: install
+	$(BIN)/pytest -m "not integration"
+
+integration: install
+	$(BIN)/pytest -m integration
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+stop: install ## stop the local services started by `make run` (their data is kept)
+	$(BIN)/luisterpost services down
+
+status: install
+	$(BIN)/luisterpost services status
+
+clean: stop ## stop services and remove local state (indexed data, topics, venv)
+	rm -rf .luisterpost $(VENV)

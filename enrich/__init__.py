@@ -1,0 +1,1 @@
+"""Enrich: topic, urgency, intent, language and locations for every inbound message."""

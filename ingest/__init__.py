@@ -1,0 +1,1 @@
+"""Ingest: turn each channel's payloads into the canonical event, verified and deduplicated."""

@@ -1,0 +1,95 @@
+"""'export/v1': one message per JSON object, as written by channel exports and our sample data.
+
+Fields (``id``, ``channel``, ``author_id``, ``created_at`` are required)::
+
+    {"channel": "twitter", "id": "1851...", "conversation_id": "1850...",
+     "in_reply_to": "1850..." | null, "author_id": "283...", "text": "...",
+     "created_at": "2026-10-12T21:04:00+02:00", "attachments": ["image"], "lang": "nl"}
+
+``created_at`` must carry its UTC offset: a naive local time is ambiguous around DST changes.
+A message whose ``author_id`` is one of the municipality's own accounts is an outbound reply.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, cast
+
+from ingest.events import CHANNELS, Author, Channel, Direction, Message
+from ingest.registry import NormaliseContext, NormaliseError, normaliser
+
+__all__ = ["normalise_export"]
+
+SOURCE = "export/v1"
+
+
+def _required_str(record: dict[str, Any], key: str) -> str:
+    value = record.get(key)
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not value.strip():
+        raise NormaliseError(f"field {key!r} is missing or not a non-empty string")
+    return value
+
+
+def _optional_str(record: dict[str, Any], key: str) -> str | None:
+    value = record.get(key)
+    if value is None or value == "":
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if not isinstance(value, str):
+        raise NormaliseError(f"field {key!r} must be a string")
+    return value
+
+
+def _timestamp(raw: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        raise NormaliseError(f"created_at {raw!r} is not an ISO 8601 timestamp") from None
+    if moment.tzinfo is None:
+        raise NormaliseError(f"created_at {raw!r} has no UTC offset")
+    return moment
+
+
+@normaliser(SOURCE)
+def normalise_export(payload: Any, ctx: NormaliseContext) -> list[Message]:
+    """Normalise one export record.
+
+    :param payload: the parsed JSON object.
+    :param ctx: secrets and own accounts.
+    :raises NormaliseError: with a reason an operator can act on.
+    """
+    if not isinstance(payload, dict):
+        raise NormaliseError(f"expected a JSON object, got {type(payload).__name__}")
+    channel = _required_str(payload, "channel")
+    if channel not in CHANNELS:
+        raise NormaliseError(f"unknown channel {channel!r}; expected one of {', '.join(CHANNELS)}")
+    platform_id = _required_str(payload, "id")
+    author_id = _required_str(payload, "author_id")
+    text = payload.get("text", "")
+    if not isinstance(text, str):
+        raise NormaliseError("field 'text' must be a string")
+    attachments = payload.get("attachments") or []
+    if not isinstance(attachments, list) or not all(isinstance(a, str) for a in attachments):
+        raise NormaliseError("field 'attachments' must be a list of strings")
+    if not text.strip() and not attachments:
+        raise NormaliseError("message has neither text nor attachments")
+    outbound = ctx.is_own_account(channel, author_id)
+    return [
+        Message.create(
+            channel=cast(Channel, channel),
+            platform_message_id=platform_id,
+            platform_conversation_id=_optional_str(payload, "conversation_id") or platform_id,
+            reply_to_platform_id=_optional_str(payload, "in_reply_to"),
+            direction=Direction.OUTBOUND if outbound else Direction.INBOUND,
+            author=Author(pseudonym=ctx.pseudonym(channel, author_id), is_municipality=outbound),
+            text=text,
+            attachments=attachments,
+            lang=_optional_str(payload, "lang"),
+            received_at=_timestamp(_required_str(payload, "created_at")),
+            ingested_at=ctx.ingested_at,
+            source=SOURCE,
+        )
+    ]

@@ -1,0 +1,102 @@
+"""The ingest stage's faust agents: normalise raw records, then drop platform retries."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from prometheus_client import Counter
+from pydantic import ValidationError
+
+from ingest.deadletter import dead_letter_for
+from ingest.dedupe import Delivery, classify_delivery
+from ingest.events import Message
+from ingest.metrics import DEAD_LETTERS, STAGE_ERRORS, STAGE_MESSAGES, STAGE_SECONDS
+from ingest.normalise import normalise
+from ingest.raw import RawRecord
+from ingest.registry import NormaliseContext, NormaliseError
+
+__all__ = ["register"]
+
+log = logging.getLogger(__name__)
+
+DELIVERIES = Counter(
+    "luisterpost_ingest_deliveries_total", "Deduplication outcomes", ["channel", "outcome"]
+)
+
+
+async def _dead_letter(
+    deadletter: Any, stage: str, reason: str, exc: BaseException, event: Any
+) -> None:
+    STAGE_ERRORS.labels(stage, type(exc).__name__).inc()
+    DEAD_LETTERS.labels(stage).inc()
+    record = dead_letter_for(stage, reason, type(exc).__name__, event)
+    await deadletter.send(key=record.key.encode() if record.key else None, value=record.to_json())
+
+
+def register(
+    app: Any,
+    *,
+    raw: Any,
+    ingested: Any,
+    normalised: Any,
+    deadletter: Any,
+    dedupe_changelog: Any,
+    context: Callable[[], NormaliseContext],
+) -> None:
+    """Attach the normalise and dedupe agents to the faust app."""
+
+    @app.agent(raw, name="ingest.normalise")
+    async def normalise_agent(stream: Any) -> None:
+        async for event in stream.events():
+            started = time.perf_counter()
+            try:
+                record = RawRecord.from_json(event.value)
+                messages = normalise(record, context())
+            except (ValidationError, NormaliseError) as exc:
+                reason = (
+                    str(exc)
+                    if isinstance(exc, NormaliseError)
+                    else f"not a raw record: {exc.errors()[0]['msg']}"
+                )
+                await _dead_letter(deadletter, "normalise", reason, exc, event)
+                continue
+            except Exception as exc:  # a bug must not stop the stream: keep the record, say why
+                log.exception("normalise failed")
+                await _dead_letter(deadletter, "normalise", f"internal error: {exc!r}", exc, event)
+                continue
+            for message in messages:
+                await ingested.send(key=message.conversation_id.encode(), value=message.to_json())
+                STAGE_MESSAGES.labels("normalise", message.channel, message.direction.value).inc()
+            STAGE_SECONDS.labels("normalise").observe(time.perf_counter() - started)
+
+    # Keyed by message id, but only ever written while processing the conversation-keyed
+    # 'ingested' topic: a message always belongs to one conversation, so its key always lives
+    # in the same partition, and faust restores it from the changelog on restart.
+    seen = app.Table(
+        "dedupe", default=None, partitions=ingested.partitions, changelog_topic=dedupe_changelog
+    )
+
+    @app.agent(ingested, name="ingest.dedupe")
+    async def dedupe_agent(stream: Any) -> None:
+        async for event in stream.events():
+            try:
+                message = Message.from_json(event.value)
+            except ValidationError as exc:
+                await _dead_letter(
+                    deadletter,
+                    "dedupe",
+                    f"not a canonical message: {exc.errors()[0]['msg']}",
+                    exc,
+                    event,
+                )
+                continue
+            outcome = classify_delivery(seen.get(message.message_id), message.content_hash)
+            DELIVERIES.labels(message.channel, outcome.value).inc()
+            if outcome is Delivery.DUPLICATE:
+                continue
+            # Send first, remember second: a crash in between repeats a message, never loses one.
+            await normalised.send(key=event.key, value=event.value)
+            seen[message.message_id] = message.content_hash

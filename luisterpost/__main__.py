@@ -1,0 +1,3 @@
+from luisterpost.cli import main
+
+main()

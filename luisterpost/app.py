@@ -1,0 +1,119 @@
+"""The one place that builds the faust app, its topics, and attaches the chosen stages.
+
+Every stage joins one consumer group (``settings.app_id``): offsets are kept per topic, and each
+stage consumes its own topics, so the stages can run together in one process or apart in
+several (``luisterpost worker STAGE``) without losing their position.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import faust
+
+from enrich import stage as enrich_stage
+from enrich.classifier import load_classifier
+from ingest import stage as ingest_stage
+from ingest.normalise import load_own_accounts
+from ingest.registry import NormaliseContext
+from luisterpost.settings import Settings
+from luisterpost.topics import TopicNames
+from route import stage as route_stage
+from route.index import stage as index_stage
+from route.index.elasticsearch import async_client
+from route.index.names import IndexNames
+from route.rules import RoutingConfig, load_rules
+
+__all__ = ["STAGES", "build_app", "topic_names"]
+
+log = logging.getLogger(__name__)
+
+STAGES = ("normalise", "enrich", "route", "index")
+
+
+def topic_names(settings: Settings, rules: RoutingConfig) -> TopicNames:
+    return TopicNames(settings.topic_prefix, tuple(rules.departments))
+
+
+def build_app(settings: Settings, stages: Sequence[str]) -> faust.App:
+    """A faust app with the agents of ``stages`` attached."""
+    unknown = set(stages) - set(STAGES)
+    if unknown:
+        raise ValueError(f"unknown stage(s) {sorted(unknown)}; choose from {', '.join(STAGES)}")
+    rules = load_rules(settings.routing_rules)
+    names = topic_names(settings, rules)
+    (settings.state_dir / "faust").mkdir(parents=True, exist_ok=True)
+    app = faust.App(
+        settings.app_id,
+        broker=[f"kafka://{server}" for server in settings.kafka_servers.split(",")],
+        store=settings.faust_store,
+        datadir=str(settings.state_dir / "faust"),
+        web_enabled=False,
+        topic_allow_declare=False,
+        topic_disable_leader=True,
+        topic_partitions=settings.partitions,
+        consumer_auto_offset_reset="earliest",
+        producer_acks=-1,
+        table_standby_replicas=0,
+    )
+
+    def topic(name: str) -> faust.TopicT:
+        return app.topic(
+            name,
+            key_type=bytes,
+            value_type=bytes,
+            key_serializer="raw",
+            value_serializer="raw",
+            partitions=settings.partitions,
+        )
+
+    deadletter = topic(names.deadletter)
+    if "normalise" in stages:
+        secret = settings.pseudonym_secret()
+        own_accounts = load_own_accounts(settings.own_accounts)
+        ingest_stage.register(
+            app,
+            raw=topic(names.raw),
+            ingested=topic(names.ingested),
+            normalised=topic(names.normalised),
+            deadletter=deadletter,
+            dedupe_changelog=topic(names.dedupe_changelog),
+            context=lambda: NormaliseContext(secret, datetime.now(UTC), own_accounts),
+        )
+    if "enrich" in stages:
+        enrich_stage.register(
+            app,
+            normalised=topic(names.normalised),
+            enriched=topic(names.enriched),
+            deadletter=deadletter,
+            classifier=load_classifier(),
+        )
+    if "route" in stages:
+        route_stage.register(
+            app,
+            enriched=topic(names.enriched),
+            routed=topic(names.routed),
+            alerts=topic(names.alerts),
+            departments={d: topic(names.department(d)) for d in rules.departments},
+            deadletter=deadletter,
+            rules=rules,
+            topic_prefix=settings.topic_prefix,
+        )
+    if "index" in stages:
+        api_key = (
+            settings.elasticsearch_api_key.get_secret_value()
+            if settings.elasticsearch_api_key
+            else None
+        )
+        index_stage.register(
+            app,
+            routed=topic(names.routed),
+            deadletter=deadletter,
+            client=lambda: async_client(settings.es_url, api_key),
+            names=IndexNames(settings.index_prefix),
+            batch_size=settings.index_batch_size,
+            batch_seconds=settings.index_batch_seconds,
+        )
+    return app

@@ -1,0 +1,283 @@
+"""The `luisterpost` command line."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from luisterpost.errors import LuisterpostError
+from luisterpost.services import LocalServices
+from luisterpost.settings import Settings, get_settings
+
+__all__ = ["app", "main"]
+
+console = Console()
+err = Console(stderr=True)
+
+app = typer.Typer(
+    no_args_is_help=True,
+    add_completion=False,
+    help="Luisterpost: social listening for Dutch municipalities.",
+)
+services_app = typer.Typer(
+    no_args_is_help=True, help="The embedded Kafka broker and Elasticsearch API (noida-db)."
+)
+rules_app = typer.Typer(no_args_is_help=True, help="Routing rules.")
+app.add_typer(services_app, name="services")
+app.add_typer(rules_app, name="rules")
+
+SAMPLE = Path(__file__).resolve().parent.parent / "ingest" / "samples" / "vennebroek-4-weeks.jsonl"
+
+
+def _local(settings: Settings) -> LocalServices:
+
+    return LocalServices(
+        settings.noida_data_dir, settings.local_kafka_port, settings.local_elasticsearch_port
+    )
+
+
+@services_app.command("up")
+def services_up() -> None:
+    """Start Kafka and Elasticsearch locally (nothing when external servers are configured)."""
+    settings = get_settings()
+    if not settings.uses_local_services:
+        console.print(
+            f"External servers configured (Kafka {settings.kafka_servers}, Elasticsearch {settings.es_url}); nothing to start."
+        )
+        return
+    local = _local(settings)
+    local.up()
+    console.print(
+        f"[green]✔[/] Kafka         {local.kafka_servers}\n[green]✔[/] Elasticsearch {local.elasticsearch_url}\n  data: {local.data_dir}"
+    )
+
+
+@services_app.command("down")
+def services_down() -> None:
+    """Stop the local services; their data stays for the next `up`."""
+    settings = get_settings()
+    if not settings.uses_local_services:
+        console.print("External servers configured; nothing to stop.")
+        return
+    _local(settings).down()
+    console.print(
+        "[green]✔[/] local Kafka and Elasticsearch stopped (data kept in "
+        f"{settings.noida_data_dir})"
+    )
+
+
+@services_app.command("status")
+def services_status() -> None:
+    """Show whether Kafka and Elasticsearch answer."""
+    from luisterpost.services import wait_for_port
+
+    settings = get_settings()
+    if settings.uses_local_services:
+        state = _local(settings).state()
+        kafka_ok, es_ok = state.kafka, state.elasticsearch
+    else:
+        host, _, port = settings.kafka_servers.split(",")[0].rpartition(":")
+        kafka_ok = wait_for_port(host, int(port), 2)
+        from luisterpost.services import _es_ready
+
+        es_ok = _es_ready(settings.es_url)
+    mark = {True: "[green]up[/]", False: "[red]down[/]"}
+    console.print(f"Kafka         {settings.kafka_servers}  {mark[kafka_ok]}")
+    console.print(f"Elasticsearch {settings.es_url}  {mark[es_ok]}")
+    if not (kafka_ok and es_ok):
+        raise typer.Exit(1)
+
+
+def _setup(settings: Settings) -> None:
+    from luisterpost.app import topic_names
+    from luisterpost.kafka_admin import ensure_topics
+    from route.index.elasticsearch import ensure_templates, sync_client
+    from route.index.names import IndexNames
+    from route.rules import load_rules
+
+    rules = load_rules(settings.routing_rules)
+    ensure_topics(
+        settings.kafka_servers,
+        topic_names(settings, rules).specs(settings.partitions),
+        settings.replication_factor,
+    )
+    api_key = (
+        settings.elasticsearch_api_key.get_secret_value()
+        if settings.elasticsearch_api_key
+        else None
+    )
+    ensure_templates(sync_client(settings.es_url, api_key), IndexNames(settings.index_prefix))
+
+
+@app.command()
+def setup() -> None:
+    """Create every Kafka topic and install the Elasticsearch index template."""
+    _setup(get_settings())
+    console.print("[green]✔[/] topics and index template in place")
+
+
+@app.command()
+def worker(
+    stages: Annotated[
+        list[str] | None, typer.Argument(help="normalise, enrich, route, index, or all")
+    ] = None,
+    metrics_port: Annotated[
+        int | None, typer.Option(help="Prometheus metrics port (default from settings)")
+    ] = None,
+    loglevel: Annotated[str, typer.Option(help="crit, error, warn, info or debug")] = "warn",
+) -> None:
+    """Run pipeline stages: all in one process (default) or one stage for scale-out."""
+    import faust
+    from prometheus_client import start_http_server
+
+    from luisterpost.app import STAGES, build_app
+
+    settings = get_settings()
+    chosen = list(STAGES) if not stages or stages == ["all"] else stages
+    faust_app = build_app(settings, chosen)
+    _setup(settings)
+    port = metrics_port if metrics_port is not None else settings.metrics_port
+    try:
+        start_http_server(port, addr="127.0.0.1" if settings.uses_local_services else "0.0.0.0")
+    except OSError as exc:
+        raise LuisterpostError(
+            f"cannot serve metrics on port {port}: {exc.strerror}; pass --metrics-port"
+        ) from None
+    err.print(f"luisterpost worker: stages {', '.join(chosen)}; metrics on :{port}/metrics")
+    sys.argv = sys.argv[:1]  # faust's own option parser must not see ours
+    faust.Worker(faust_app, loglevel=loglevel, quiet=True).execute_from_commandline()
+
+
+@app.command()
+def replay(
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help="JSON Lines in export/v1 format")
+    ] = SAMPLE,
+) -> None:
+    """Replay an export file onto the raw topic, with a progress bar."""
+    _replay(get_settings(), file)
+
+
+def _replay(settings: Settings, file: Path) -> int:
+    from rich.progress import Progress
+
+    from ingest.replay import replay_file
+    from luisterpost.app import topic_names
+    from route.rules import load_rules
+
+    total = sum(1 for line in file.open(encoding="utf-8") if line.strip())
+    names = topic_names(settings, load_rules(settings.routing_rules))
+    with Progress(console=console, transient=False) as progress:
+        task = progress.add_task(f"replaying {file.name}", total=total)
+        result = replay_file(
+            file,
+            settings.kafka_servers,
+            names.raw,
+            progress=lambda n: progress.update(task, completed=n),
+        )
+    console.print(f"[green]✔[/] {result.sent} records on {names.raw}")
+    return result.sent
+
+
+@app.command()
+def wait(timeout: Annotated[float, typer.Option(help="seconds")] = 600) -> None:
+    """Wait until every stage has processed everything on its input topics."""
+    _wait(get_settings(), timeout)
+
+
+def _wait(settings: Settings, timeout: float) -> None:
+    from rich.progress import Progress
+
+    from luisterpost.app import topic_names
+    from luisterpost.pipeline import wait_until_drained
+    from route.rules import load_rules
+
+    names = topic_names(settings, load_rules(settings.routing_rules))
+    with Progress(console=console) as progress:
+        task = progress.add_task("processing", total=None)
+        peak = [0]
+
+        def show(lag: dict[str, int]) -> None:
+            backlog = sum(lag.values())
+            peak[0] = max(peak[0], backlog)
+            progress.update(
+                task,
+                total=peak[0] or 1,
+                completed=peak[0] - backlog,
+                description=f"processing (backlog {backlog})",
+            )
+
+        wait_until_drained(
+            settings.kafka_servers, settings.app_id, names.pipeline, timeout, on_poll=show
+        )
+    console.print("[green]✔[/] every message processed")
+
+
+@app.command()
+def summary() -> None:
+    """Print messages per channel, department and urgency from the index."""
+    _summary(get_settings())
+
+
+def _summary(settings: Settings) -> None:
+    from luisterpost.summary import fetch_summary, render_summary
+    from route.index.elasticsearch import sync_client
+    from route.index.names import IndexNames
+
+    api_key = (
+        settings.elasticsearch_api_key.get_secret_value()
+        if settings.elasticsearch_api_key
+        else None
+    )
+    es = sync_client(settings.es_url, api_key)
+    alias = IndexNames(settings.index_prefix).messages_alias
+    es.indices.refresh(index=alias)
+    render_summary(fetch_summary(es, alias), console)
+
+
+@app.command()
+def run(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)] = SAMPLE,
+    timeout: Annotated[float, typer.Option(help="seconds to wait for the pipeline")] = 900,
+) -> None:
+    """The demo: services, workers, replay of the sample data, summary."""
+    from luisterpost.demo import run_demo
+
+    run_demo(get_settings(), file, timeout, console)
+
+
+@rules_app.command("check")
+def rules_check(path: Annotated[Path | None, typer.Argument()] = None) -> None:
+    """Validate a routing rules file and show the topic -> department map."""
+    from route.rules import load_rules
+
+    rules = load_rules(path or get_settings().routing_rules)
+    table = Table(title="topic → department")
+    table.add_column("topic")
+    table.add_column("department")
+    for topic, dept in rules.topics.items():
+        table.add_row(topic, dept)
+    console.print(table)
+    console.print(
+        f"[green]✔[/] {len(rules.departments)} departments, {len(rules.overrides)} overrides, default {rules.default_department}"
+    )
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        app()
+    except LuisterpostError as exc:
+        err.print(f"[red]error:[/] {exc}")
+        sys.exit(1)
+    except (
+        ValueError
+    ) as exc:  # invalid configuration files raise ValueError subclasses with a reason
+        err.print(f"[red]error:[/] {exc}")
+        sys.exit(1)

@@ -1,0 +1,93 @@
+"""One Settings object, read from the environment once."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "get_settings"]
+
+
+class Settings(BaseSettings):
+    """Runtime configuration. External servers win over the embedded default.
+
+    When ``KAFKA_BOOTSTRAP_SERVERS`` / ``ELASTICSEARCH_URL`` are unset the pipeline talks to
+    the local noida-db started by ``luisterpost services up`` on ``local_*_port``.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="LUISTERPOST_", frozen=True, extra="ignore")
+
+    kafka_bootstrap_servers: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices(
+            "KAFKA_BOOTSTRAP_SERVERS", "LUISTERPOST_KAFKA_BOOTSTRAP_SERVERS"
+        ),
+    )
+    elasticsearch_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("ELASTICSEARCH_URL", "LUISTERPOST_ELASTICSEARCH_URL"),
+    )
+    elasticsearch_api_key: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("ELASTICSEARCH_API_KEY", "LUISTERPOST_ELASTICSEARCH_API_KEY"),
+    )
+
+    state_dir: Path = Path(".luisterpost")
+    local_kafka_port: int = 39092
+    local_elasticsearch_port: int = 39200
+
+    app_id: str = "luisterpost"
+    topic_prefix: str = "luisterpost"
+    partitions: int = 6
+    replication_factor: int = 1
+    index_prefix: str = "luisterpost"
+
+    pseudonym_key: SecretStr | None = None
+    routing_rules: Path | None = None
+    own_accounts: Path | None = None
+
+    metrics_port: int = 9464
+    faust_store: str = "memory://"
+    index_batch_size: int = 500
+    index_batch_seconds: float = 1.0
+
+    @property
+    def uses_local_services(self) -> bool:
+        """True when neither Kafka nor Elasticsearch is given from outside."""
+        return self.kafka_bootstrap_servers is None and self.elasticsearch_url is None
+
+    @property
+    def kafka_servers(self) -> str:
+        return self.kafka_bootstrap_servers or f"127.0.0.1:{self.local_kafka_port}"
+
+    @property
+    def es_url(self) -> str:
+        return self.elasticsearch_url or f"http://127.0.0.1:{self.local_elasticsearch_port}"
+
+    @property
+    def noida_data_dir(self) -> Path:
+        return self.state_dir / "noida"
+
+    def pseudonym_secret(self) -> bytes:
+        """The key for author pseudonyms: from the environment, else a local key kept in state_dir.
+
+        The local key is created once so that a replay pseudonymises authors identically.
+        """
+        if self.pseudonym_key is not None:
+            return self.pseudonym_key.get_secret_value().encode()
+        path = self.state_dir / "pseudonym.key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_hex(32))
+            path.chmod(0o600)
+        return path.read_text().strip().encode()
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (read once)."""
+    return Settings()

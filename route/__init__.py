@@ -1,0 +1,1 @@
+"""Route: department topics, urgent alerts, and the Elasticsearch index."""

@@ -1,0 +1,1 @@
+"""The Elasticsearch index of every message: names, template and the bulk sink."""

@@ -1,0 +1,38 @@
+"""Elasticsearch I/O: clients, the index template, refresh and counts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from elasticsearch import ApiError, AsyncElasticsearch, Elasticsearch, TransportError
+
+from route.index.names import IndexNames, messages_template
+
+__all__ = ["IndexSetupError", "async_client", "ensure_templates", "sync_client"]
+
+
+class IndexSetupError(RuntimeError):
+    """Elasticsearch refused or could not be reached while preparing the indices."""
+
+
+def _options(api_key: str | None) -> dict[str, Any]:
+    return {"api_key": api_key} if api_key else {}
+
+
+def sync_client(url: str, api_key: str | None = None) -> Elasticsearch:
+    return Elasticsearch(url, request_timeout=30, **_options(api_key))
+
+
+def async_client(url: str, api_key: str | None = None) -> AsyncElasticsearch:
+    return AsyncElasticsearch(url, request_timeout=30, **_options(api_key))
+
+
+def ensure_templates(es: Elasticsearch, names: IndexNames) -> None:
+    """Install (or update) the index template; indices are created from it on first write.
+
+    The read alias comes with the template, so every dated index joins it automatically.
+    """
+    try:
+        es.indices.put_index_template(name=names.messages_template, **messages_template(names))
+    except (ApiError, TransportError) as exc:
+        raise IndexSetupError(f"cannot install the index template: {exc}") from None

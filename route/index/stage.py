@@ -1,0 +1,115 @@
+"""The index stage's faust agent: bulk writes to Elasticsearch, committed only once safely indexed.
+
+Faust acks a batch after this agent's loop body returns, and commits acked offsets only then.
+So the body never gives up on a batch: transient failures are retried with backoff until the
+cluster answers; documents the cluster refuses go to the dead-letter topic with the reason.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from elasticsearch import ApiError, AsyncElasticsearch, TransportError
+from prometheus_client import Counter, Histogram
+from pydantic import ValidationError
+
+from ingest.deadletter import dead_letter_for
+from ingest.events import Message
+from ingest.metrics import DEAD_LETTERS, STAGE_ERRORS, STAGE_MESSAGES, STAGE_SECONDS
+from route.index.documents import index_action, sort_bulk_items
+from route.index.names import IndexNames
+
+__all__ = ["register"]
+
+log = logging.getLogger(__name__)
+
+INDEXED = Counter("luisterpost_indexed_total", "Documents written to Elasticsearch", ["direction"])
+BULK_RETRIES = Counter(
+    "luisterpost_index_retries_total", "Bulk attempts that had to be retried", ["reason"]
+)
+BULK_SECONDS = Histogram("luisterpost_index_bulk_seconds", "Duration of one bulk request")
+MAX_BACKOFF_SECONDS = 30.0
+
+
+async def _bulk(es: AsyncElasticsearch, actions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    operations: list[dict[str, Any]] = []
+    for action in actions:
+        operations.append({"index": {"_index": action["_index"], "_id": action["_id"]}})
+        operations.append(action["_source"])
+    with BULK_SECONDS.time():
+        response = await es.bulk(operations=operations)
+    return list(response["items"])
+
+
+def register(
+    app: Any,
+    *,
+    routed: Any,
+    deadletter: Any,
+    client: Any,
+    names: IndexNames,
+    batch_size: int,
+    batch_seconds: float,
+) -> None:
+    """Attach the index agent. ``client`` makes the AsyncElasticsearch client inside the loop."""
+
+    @app.agent(routed, name="route.index")
+    async def index_agent(stream: Any) -> None:
+        es: AsyncElasticsearch = client()
+        try:
+            await _index_batches(stream, es)
+        finally:
+            await es.close()
+
+    async def _index_batches(stream: Any, es: AsyncElasticsearch) -> None:
+        async for events in stream.take_events(batch_size, within=batch_seconds):
+            started = time.perf_counter()
+            pending: dict[str, tuple[Any, dict[str, Any], Message]] = {}
+            for event in events:
+                try:
+                    message = Message.from_json(event.value)
+                except ValidationError as exc:
+                    STAGE_ERRORS.labels("index", "ValidationError").inc()
+                    DEAD_LETTERS.labels("index").inc()
+                    reason = f"not a canonical message: {exc.errors()[0]['msg']}"
+                    await deadletter.send(
+                        value=dead_letter_for("index", reason, "ValidationError", event).to_json()
+                    )
+                    continue
+                # A later copy of the same message in one batch wins (it is the newer one).
+                pending[message.message_id] = (
+                    event,
+                    index_action(message, names, datetime.now(UTC)),
+                    message,
+                )
+            backoff = 0.5
+            while pending:
+                try:
+                    items = await _bulk(es, [action for _, action, _ in pending.values()])
+                except (TransportError, ApiError) as exc:
+                    BULK_RETRIES.labels(type(exc).__name__).inc()
+                    log.warning("bulk request failed (%s); retrying in %.1fs", exc, backoff)
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+                    continue
+                outcome = sort_bulk_items(items)
+                for doc_id in outcome.indexed:
+                    _, _, message = pending.pop(doc_id)
+                    INDEXED.labels(message.direction.value).inc()
+                    STAGE_MESSAGES.labels("index", message.channel, message.direction.value).inc()
+                for doc_id, reason in outcome.rejected.items():
+                    event, _, _ = pending.pop(doc_id)
+                    STAGE_ERRORS.labels("index", "rejected").inc()
+                    DEAD_LETTERS.labels("index").inc()
+                    await deadletter.send(
+                        value=dead_letter_for("index", reason, "BulkItemError", event).to_json()
+                    )
+                if pending:
+                    BULK_RETRIES.labels("item_status").inc()
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+            STAGE_SECONDS.labels("index").observe(time.perf_counter() - started)

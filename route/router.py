@@ -1,0 +1,69 @@
+"""Pure routing: a message and the rules in, the department and alert decision out."""
+
+from __future__ import annotations
+
+from ingest.events import Alert, Message, Routing
+from route.rules import Condition, RoutingConfig
+
+__all__ = ["department_topic", "route"]
+
+
+def department_topic(prefix: str, department: str) -> str:
+    """Kafka topic name of a department."""
+    return f"{prefix}.dept.{department}"
+
+
+def _holds(condition: Condition, message: Message) -> bool:
+    enrichment = message.enrichment
+    if enrichment is None:
+        return False
+    checks = (
+        (condition.topic, enrichment.topic),
+        (condition.urgency, enrichment.urgency),
+        (condition.intent, enrichment.intent),
+        (condition.channel, message.channel),
+    )
+    if any(allowed and value not in allowed for allowed, value in checks):
+        return False
+    pattern = condition.keyword_pattern
+    return pattern is None or bool(pattern.search(message.text))
+
+
+def route(message: Message, config: RoutingConfig, topic_prefix: str) -> Routing:
+    """Decide where an enriched inbound message goes.
+
+    :param message: must carry its enrichment.
+    :param config: the validated routing rules.
+    :param topic_prefix: prefix of the department topics.
+    :raises ValueError: if the message was not enriched.
+    """
+    if message.enrichment is None:
+        raise ValueError("cannot route a message without enrichment")
+    office_hours = config.calendar.is_open(message.received_at)
+    department, rule = (
+        config.topics.get(message.enrichment.topic, config.default_department),
+        "topic",
+    )
+    if message.enrichment.topic not in config.topics:
+        rule = "default"
+    for override in config.overrides:
+        if override.active and _holds(override.when, message):
+            department, rule = override.department, override.name
+            break
+    return Routing(
+        department=department,
+        department_topic=department_topic(topic_prefix, department),
+        rule=rule,
+        office_hours=office_hours,
+        alert=_alert(message, config, office_hours),
+    )
+
+
+def _alert(message: Message, config: RoutingConfig, office_hours: bool) -> Alert | None:
+    assert message.enrichment is not None
+    urgency = message.enrichment.urgency
+    if urgency in config.alerts.always:
+        return Alert(reason=f"urgency {urgency}", severity="critical")
+    if urgency in config.alerts.outside_office_hours and not office_hours:
+        return Alert(reason=f"urgency {urgency} outside office hours", severity="warning")
+    return None

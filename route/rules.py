@@ -1,0 +1,184 @@
+"""Routing configuration: departments, topic map, ordered overrides, alert policy, office hours.
+
+Loaded from YAML and validated once at start-up; a bad file stops the worker with a clear message.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from functools import cached_property
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from ingest.events import CHANNELS, INTENTS, TOPICS, URGENCIES
+from route.office_hours import OfficeHours
+
+__all__ = ["DEFAULT_RULES", "Condition", "Override", "RoutingConfig", "RulesError", "load_rules"]
+
+DEFAULT_RULES = Path(__file__).parent / "rules" / "departments.yaml"
+_DEPARTMENT_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,48}$")
+
+
+class RulesError(ValueError):
+    """The routing file is invalid; the message says where."""
+
+
+def _check_members(values: list[str], allowed: tuple[str, ...], what: str) -> list[str]:
+    unknown = [v for v in values if v not in allowed]
+    if unknown:
+        raise ValueError(f"unknown {what} {unknown}; expected any of {list(allowed)}")
+    return values
+
+
+class Condition(BaseModel):
+    """All given fields must hold; each list means 'any of'."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    topic: list[str] = Field(default_factory=list)
+    urgency: list[str] = Field(default_factory=list)
+    channel: list[str] = Field(default_factory=list)
+    intent: list[str] = Field(default_factory=list)
+    keywords: list[str] = Field(default_factory=list)
+
+    @field_validator("topic")
+    @classmethod
+    def _topics(cls, v: list[str]) -> list[str]:
+        return _check_members(v, TOPICS, "topic")
+
+    @field_validator("urgency")
+    @classmethod
+    def _urgencies(cls, v: list[str]) -> list[str]:
+        return _check_members(v, URGENCIES, "urgency")
+
+    @field_validator("channel")
+    @classmethod
+    def _channels(cls, v: list[str]) -> list[str]:
+        return _check_members(v, CHANNELS, "channel")
+
+    @field_validator("intent")
+    @classmethod
+    def _intents(cls, v: list[str]) -> list[str]:
+        return _check_members(v, INTENTS, "intent")
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Condition:
+        if not (self.topic or self.urgency or self.channel or self.intent or self.keywords):
+            raise ValueError("a rule needs at least one condition")
+        return self
+
+    @cached_property
+    def keyword_pattern(self) -> re.Pattern[str] | None:
+        if not self.keywords:
+            return None
+        words = "|".join(re.escape(k) for k in self.keywords)
+        return re.compile(rf"(?<!\w)(?:{words})(?!\w)", re.IGNORECASE)
+
+
+class Override(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    description: str = ""
+    when: Condition
+    department: str
+    active: bool = True
+
+
+class Department(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+
+
+class AlertPolicy(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    always: list[str] = Field(default_factory=lambda: ["spoed"])
+    outside_office_hours: list[str] = Field(default_factory=lambda: ["hoog"])
+
+    @field_validator("always", "outside_office_hours")
+    @classmethod
+    def _urgencies(cls, v: list[str]) -> list[str]:
+        return _check_members(v, URGENCIES, "urgency")
+
+
+class OfficeHoursConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    timezone: str = "Europe/Amsterdam"
+    weekly: dict[int, list[str]]
+    public_holidays: str | None = "NL"
+    closed_days: list[date] = Field(default_factory=list)
+
+    @field_validator("timezone")
+    @classmethod
+    def _amsterdam(cls, v: str) -> str:
+        if v != "Europe/Amsterdam":
+            raise ValueError("only Europe/Amsterdam is supported: local fields are computed in it")
+        return v
+
+
+class RoutingConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    version: int
+    default_department: str
+    departments: dict[str, Department]
+    topics: dict[str, str]
+    overrides: list[Override] = Field(default_factory=list)
+    alerts: AlertPolicy = Field(default_factory=AlertPolicy)
+    office_hours: OfficeHoursConfig
+
+    @model_validator(mode="after")
+    def _consistent(self) -> RoutingConfig:
+        if self.version != 1:
+            raise ValueError(f"unsupported routing file version {self.version}")
+        for dept in self.departments:
+            if not _DEPARTMENT_ID.match(dept):
+                raise ValueError(f"department id {dept!r}: use lowercase letters, digits and '-'")
+        named = {"default_department": [self.default_department]}
+        named |= {f"topics.{t}": [d] for t, d in self.topics.items()}
+        named |= {f"overrides.{o.name}": [o.department] for o in self.overrides}
+        for where, depts in named.items():
+            for dept in depts:
+                if dept not in self.departments:
+                    raise ValueError(
+                        f"{where}: department {dept!r} is not declared under departments"
+                    )
+        _check_members(list(self.topics), TOPICS, "topic")
+        names = [o.name for o in self.overrides]
+        if len(names) != len(set(names)):
+            raise ValueError("override names must be unique")
+        return self
+
+    @cached_property
+    def calendar(self) -> OfficeHours:
+        oh = self.office_hours
+        return OfficeHours.from_config(oh.weekly, oh.public_holidays, oh.closed_days)
+
+
+def load_rules(path: Path | None = None) -> RoutingConfig:
+    """Read and validate the routing file.
+
+    :raises RulesError: unreadable YAML or an invalid rule, naming the field.
+    """
+    path = path or DEFAULT_RULES
+    try:
+        data = yaml.safe_load(path.read_text())
+        config = RoutingConfig.model_validate(data)
+        _ = config.calendar  # parse the office hours now, not on the first message
+        return config
+    except (OSError, yaml.YAMLError) as exc:
+        raise RulesError(f"{path}: cannot read routing rules: {exc}") from None
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'file'}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise RulesError(f"{path}: invalid routing rules: {problems}") from None
+    except ValueError as exc:
+        raise RulesError(f"{path}: invalid routing rules: {exc}") from None
