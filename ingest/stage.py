@@ -11,7 +11,7 @@ from prometheus_client import Counter
 from pydantic import ValidationError
 
 from ingest.deadletter import dead_letter_for
-from ingest.dedupe import Delivery, classify_delivery
+from ingest.dedupe import Delivery, classify_delivery, decode_seen, encode_seen, remember
 from ingest.events import Message
 from ingest.metrics import DEAD_LETTERS, STAGE_ERRORS, STAGE_MESSAGES, STAGE_SECONDS
 from ingest.normalise import normalise
@@ -75,8 +75,14 @@ def register(
     # Keyed by message id, but only ever written while processing the conversation-keyed
     # 'ingested' topic: a message always belongs to one conversation, so its key always lives
     # in the same partition, and faust restores it from the changelog on restart.
+    # Typed keys and values: untyped, the changelog would restore them as bytes and miss every lookup.
     seen = app.Table(
-        "dedupe", default=None, partitions=ingested.partitions, changelog_topic=dedupe_changelog
+        "dedupe",
+        default=None,
+        key_type=str,
+        value_type=str,
+        partitions=ingested.partitions,
+        changelog_topic=dedupe_changelog,
     )
 
     @app.agent(ingested, name="ingest.dedupe")
@@ -93,10 +99,11 @@ def register(
                     event,
                 )
                 continue
-            outcome = classify_delivery(seen.get(message.message_id), message.content_hash)
+            versions = decode_seen(seen.get(message.message_id))
+            outcome = classify_delivery(versions, message.content_hash)
             DELIVERIES.labels(message.channel, outcome.value).inc()
             if outcome is Delivery.DUPLICATE:
                 continue
             # Send first, remember second: a crash in between repeats a message, never loses one.
             await normalised.send(key=event.key, value=event.value)
-            seen[message.message_id] = message.content_hash
+            seen[message.message_id] = encode_seen(remember(versions, message.content_hash))

@@ -56,7 +56,9 @@ def build_app(settings: Settings, stages: Sequence[str]) -> faust.App:
         topic_partitions=settings.partitions,
         consumer_auto_offset_reset="earliest",
         producer_acks=-1,
-        table_standby_replicas=0,
+        # >0 keeps faust's own assignor in every process, tables or not: stage processes
+        # without the dedupe table would otherwise propose 'roundrobin' and never agree.
+        table_standby_replicas=1,
     )
 
     def topic(name: str) -> faust.TopicT:
@@ -79,7 +81,15 @@ def build_app(settings: Settings, stages: Sequence[str]) -> faust.App:
             ingested=topic(names.ingested),
             normalised=topic(names.normalised),
             deadletter=deadletter,
-            dedupe_changelog=topic(names.dedupe_changelog),
+            # The table writes JSON; recovery must read the changelog back the same way.
+            dedupe_changelog=app.topic(
+                names.dedupe_changelog,
+                key_type=str,
+                value_type=str,
+                key_serializer="json",
+                value_serializer="json",
+                partitions=settings.partitions,
+            ),
             context=lambda: NormaliseContext(secret, datetime.now(UTC), own_accounts),
         )
     if "enrich" in stages:

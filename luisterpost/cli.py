@@ -171,6 +171,7 @@ def _replay(settings: Settings, file: Path) -> int:
     from luisterpost.app import topic_names
     from route.rules import load_rules
 
+    _setup(settings)  # replaying onto a missing topic would auto-create it with one partition
     total = sum(1 for line in file.open(encoding="utf-8") if line.strip())
     names = topic_names(settings, load_rules(settings.routing_rules))
     with Progress(console=console, transient=False) as progress:
