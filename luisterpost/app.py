@@ -18,6 +18,7 @@ from enrich.classifier import load_classifier
 from ingest import stage as ingest_stage
 from ingest.normalise import load_own_accounts
 from ingest.registry import NormaliseContext
+from luisterpost.consumer_watch import register_consumer_watch
 from luisterpost.settings import Settings
 from luisterpost.topics import TopicNames
 from route import stage as route_stage
@@ -71,6 +72,7 @@ def build_app(settings: Settings, stages: Sequence[str]) -> faust.App:
             partitions=settings.partitions,
         )
 
+    register_consumer_watch(app, busy=index_stage.is_retrying)
     deadletter = topic(names.deadletter)
     if "normalise" in stages:
         secret = settings.pseudonym_secret()

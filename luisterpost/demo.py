@@ -60,6 +60,27 @@ class WorkerProcess:
         )
         self.pid_path.write_text(str(self.process.pid))
 
+    def wait_ready(self, topic: str, timeout: float = 120) -> None:
+        """Until the worker fetches ``topic``: replaying earlier races its table recovery."""
+        import urllib.error
+        import urllib.request
+
+        deadline = time.monotonic() + timeout
+        marker = f'luisterpost_consumer_fetching{{partition="0",topic="{topic}"}} 1.0'
+        while time.monotonic() < deadline:
+            self.check_alive()
+            try:
+                url = f"http://127.0.0.1:{self.metrics_port}/metrics"
+                with urllib.request.urlopen(url, timeout=2) as response:
+                    if marker in response.read().decode():
+                        return
+            except (urllib.error.URLError, OSError):
+                pass
+            time.sleep(0.5)
+        raise ServiceError(
+            f"the worker did not become ready within {timeout:.0f}s; see {self.log_path}"
+        )
+
     def check_alive(self) -> None:
         if self.process is not None and self.process.poll() is not None:
             tail = "\n".join(self.log_path.read_text(errors="replace").splitlines()[-15:])
@@ -104,6 +125,7 @@ def run_demo(settings: Settings, file: Path, timeout: float, console: Console) -
 
     worker = WorkerProcess(settings.state_dir, settings.metrics_port)
     worker.start()
+    worker.wait_ready(f"{settings.topic_prefix}.raw")
     console.print(
         f"[green]✔[/] workers started (log: {worker.log_path}, metrics: http://127.0.0.1:{settings.metrics_port}/metrics)"
     )

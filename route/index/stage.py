@@ -23,7 +23,7 @@ from ingest.metrics import DEAD_LETTERS, STAGE_ERRORS, STAGE_MESSAGES, STAGE_SEC
 from route.index.documents import index_action, sort_bulk_items
 from route.index.names import IndexNames
 
-__all__ = ["register"]
+__all__ = ["is_retrying", "register"]
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +33,12 @@ BULK_RETRIES = Counter(
 )
 BULK_SECONDS = Histogram("luisterpost_index_bulk_seconds", "Duration of one bulk request")
 MAX_BACKOFF_SECONDS = 30.0
+_retrying = False
+
+
+def is_retrying() -> bool:
+    """True while a batch waits for Elasticsearch: its records are held on purpose, not lost."""
+    return _retrying
 
 
 async def _bulk(es: AsyncElasticsearch, actions: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -66,6 +72,7 @@ def register(
             await es.close()
 
     async def _index_batches(stream: Any, es: AsyncElasticsearch) -> None:
+        global _retrying
         async for events in stream.take_events(batch_size, within=batch_seconds):
             started = time.perf_counter()
             pending: dict[str, tuple[Any, dict[str, Any], Message]] = {}
@@ -91,6 +98,7 @@ def register(
                 try:
                     items = await _bulk(es, [action for _, action, _ in pending.values()])
                 except (TransportError, ApiError) as exc:
+                    _retrying = True
                     BULK_RETRIES.labels(type(exc).__name__).inc()
                     log.warning("bulk request failed (%s); retrying in %.1fs", exc, backoff)
                     await asyncio.sleep(backoff)
@@ -109,7 +117,9 @@ def register(
                         value=dead_letter_for("index", reason, "BulkItemError", event).to_json()
                     )
                 if pending:
+                    _retrying = True
                     BULK_RETRIES.labels("item_status").inc()
                     await asyncio.sleep(backoff)
                     backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+            _retrying = False
             STAGE_SECONDS.labels("index").observe(time.perf_counter() - started)

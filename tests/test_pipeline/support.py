@@ -52,13 +52,23 @@ class Workers:
         log = (self.log_dir / f"{name}-{id(self)}.log").open("wb")
         self.processes.append(
             subprocess.Popen(
-                [sys.executable, "-m", "luisterpost", "worker", *stages]
-                + ["--metrics-port", str(metrics_port), "--loglevel", "info"],
+                [
+                    sys.executable,
+                    "-m",
+                    "luisterpost",
+                    "worker",
+                    *stages,
+                    *self._options(metrics_port),
+                ],
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
         )
+
+    @staticmethod
+    def _options(metrics_port: int) -> list[str]:
+        return ["--metrics-port", str(metrics_port), "--loglevel", "info"]
 
     def assert_alive(self) -> None:
         for process in self.processes:
