@@ -6,12 +6,13 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test unit integration lint format stop status clean
+.PHONY: install run test unit integration samples format stop status clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@echo "installing Luisterpost and its tools into $(VENV) (log: $(VENV)/install.log)"
+	@$(BIN)/python -m pip install --quiet --upgrade pip > $(VENV)/install.log 2>&1
+	@$(BIN)/python -m pip install -e ".[dev]" >> $(VENV)/install.log 2>&1 || (tail -30 $(VENV)/install.log; exit 1)
 	@touch $(STAMP)
 
 install: $(STAMP) ## create .venv with the project and its tools
@@ -30,6 +31,9 @@ unit: install
 
 integration: install
 	$(BIN)/pytest -m integration
+
+samples: install ## rebuild the sample data from the hand-written sources (deterministic)
+	$(BIN)/python -m ingest.samples.build
 
 format: install
 	$(BIN)/ruff format .

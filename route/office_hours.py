@@ -5,12 +5,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from functools import lru_cache
 
 import holidays
 
 from ingest.localtime import AMSTERDAM, to_utc
 
 __all__ = ["OfficeHours", "parse_period"]
+
+
+@lru_cache(maxsize=64)
+def _holidays(country: str, year: int) -> holidays.HolidayBase:
+    # Building a year's calendar is costly; the router asks for every message.
+    return holidays.country_holidays(country, years=year)
 
 
 def parse_period(text: str) -> tuple[time, time]:
@@ -54,7 +61,7 @@ class OfficeHours:
             return True
         if not self.public_holidays:
             return False
-        return day in holidays.country_holidays(self.public_holidays, years=day.year)
+        return day in _holidays(self.public_holidays, day.year)
 
     def is_open(self, moment: datetime) -> bool:
         """Whether the instant falls inside an opening period (naive means UTC)."""

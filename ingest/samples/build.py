@@ -194,11 +194,8 @@ def main() -> None:
     with LABELS.open("w", encoding="utf-8") as out:
         for label in labels:
             out.write(json.dumps(label, ensure_ascii=False) + "\n")
-    inbound = sum(
-        1
-        for r in records
-        if r["author_id"] not in {a for ch in load_own_accounts().values() for a in ch}
-    )
+    own = {account for accounts in load_own_accounts().values() for account in accounts}
+    inbound = sum(1 for r in records if r["author_id"] not in own)
     print(
         f"{OUTPUT.name}: {len(records)} records, {inbound} from residents, {len(records) - inbound} replies"
     )

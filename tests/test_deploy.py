@@ -1,0 +1,50 @@
+"""deploy/ is checked statically (no Docker engine runs here): it must say what production runs."""
+
+from pathlib import Path
+
+import yaml
+
+from luisterpost.app import STAGES
+
+DEPLOY = Path(__file__).resolve().parent.parent / "deploy"
+COMPOSE = yaml.safe_load((DEPLOY / "docker-compose.yml").read_text())
+SERVICES = COMPOSE["services"]
+
+
+def test_production_services_are_present_with_pinned_images() -> None:
+    for name in ("kafka", "elasticsearch", "kibana", "prometheus", "alertmanager"):
+        image = SERVICES[name]["image"]
+        assert ":" in image and not image.endswith(":latest"), image
+    assert SERVICES["elasticsearch"]["image"].split(":")[-1].startswith("8.")
+
+
+def test_every_stage_runs_as_its_own_worker_against_external_servers() -> None:
+    workers = {name: s for name, s in SERVICES.items() if name.startswith("worker-")}
+    assert {s["command"][2] for s in workers.values()} == set(STAGES)
+    for service in workers.values():
+        env = service["environment"]
+        assert env["KAFKA_BOOTSTRAP_SERVERS"] == "kafka:9092"
+        assert env["ELASTICSEARCH_URL"].startswith("http://elasticsearch:")
+        assert env["LUISTERPOST_PSEUDONYM_KEY"].startswith("${"), (
+            "secrets come from the environment"
+        )
+        assert service["stop_signal"] == "SIGTERM"  # a killed consumer never leaves its group
+
+
+def test_topics_are_never_auto_created() -> None:
+    assert SERVICES["kafka"]["environment"]["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"
+    assert SERVICES["setup"]["command"] == ["luisterpost", "setup"]
+
+
+def test_prometheus_scrapes_every_worker() -> None:
+    config = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())
+    targets = {
+        t for job in config["scrape_configs"] for sc in job["static_configs"] for t in sc["targets"]
+    }
+    assert targets == {f"worker-{stage}:9464" for stage in STAGES}
+
+
+def test_dockerfile_copies_every_package() -> None:
+    dockerfile = (DEPLOY / "Dockerfile").read_text()
+    for package in ("luisterpost", "ingest", "enrich", "route"):
+        assert f"COPY {package} ./{package}" in dockerfile
