@@ -94,25 +94,31 @@ def services_status() -> None:
         raise typer.Exit(1)
 
 
-def _setup(settings: Settings) -> None:
+def _ensure_topics(settings: Settings) -> None:
     from luisterpost.app import topic_names
     from luisterpost.kafka_admin import ensure_topics
-    from route.index.elasticsearch import ensure_templates, sync_client
-    from route.index.names import IndexNames
     from route.rules import load_rules
 
     rules = load_rules(settings.routing_rules)
-    ensure_topics(
-        settings.kafka_servers,
-        topic_names(settings, rules).specs(settings.partitions),
-        settings.replication_factor,
-    )
+    specs = topic_names(settings, rules).specs(settings.partitions)
+    ensure_topics(settings.kafka_servers, specs, settings.replication_factor)
+
+
+def _ensure_index(settings: Settings) -> None:
+    from route.index.elasticsearch import ensure_templates, sync_client
+    from route.index.names import IndexNames
+
     api_key = (
         settings.elasticsearch_api_key.get_secret_value()
         if settings.elasticsearch_api_key
         else None
     )
     ensure_templates(sync_client(settings.es_url, api_key), IndexNames(settings.index_prefix))
+
+
+def _setup(settings: Settings) -> None:
+    _ensure_topics(settings)
+    _ensure_index(settings)
 
 
 @app.command()
@@ -141,7 +147,9 @@ def worker(
     settings = get_settings()
     chosen = list(STAGES) if not stages or stages == ["all"] else stages
     faust_app = build_app(settings, chosen)
-    _setup(settings)
+    _ensure_topics(settings)
+    if "index" in chosen:
+        _ensure_index(settings)
     port = metrics_port if metrics_port is not None else settings.metrics_port
     try:
         start_http_server(port, addr="127.0.0.1" if settings.uses_local_services else "0.0.0.0")
@@ -171,7 +179,9 @@ def _replay(settings: Settings, file: Path) -> int:
     from luisterpost.app import topic_names
     from route.rules import load_rules
 
-    _setup(settings)  # replaying onto a missing topic would auto-create it with one partition
+    _ensure_topics(
+        settings
+    )  # replaying onto a missing topic would auto-create it with one partition
     total = sum(1 for line in file.open(encoding="utf-8") if line.strip())
     names = topic_names(settings, load_rules(settings.routing_rules))
     with Progress(console=console, transient=False) as progress:

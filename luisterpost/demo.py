@@ -12,6 +12,7 @@ from pathlib import Path
 from rich.console import Console
 
 from luisterpost.errors import ServiceError
+from luisterpost.readiness import wait_until_fetching
 from luisterpost.settings import Settings
 
 __all__ = ["WorkerProcess", "run_demo"]
@@ -62,24 +63,10 @@ class WorkerProcess:
 
     def wait_ready(self, topic: str, timeout: float = 120) -> None:
         """Until the worker fetches ``topic``: replaying earlier races its table recovery."""
-        import urllib.error
-        import urllib.request
-
-        deadline = time.monotonic() + timeout
-        marker = f'luisterpost_consumer_fetching{{partition="0",topic="{topic}"}} 1.0'
-        while time.monotonic() < deadline:
-            self.check_alive()
-            try:
-                url = f"http://127.0.0.1:{self.metrics_port}/metrics"
-                with urllib.request.urlopen(url, timeout=2) as response:
-                    if marker in response.read().decode():
-                        return
-            except (urllib.error.URLError, OSError):
-                pass
-            time.sleep(0.5)
-        raise ServiceError(
-            f"the worker did not become ready within {timeout:.0f}s; see {self.log_path}"
-        )
+        try:
+            wait_until_fetching(self.metrics_port, topic, timeout, self.check_alive)
+        except ServiceError as exc:
+            raise ServiceError(f"{exc}; see {self.log_path}") from None
 
     def check_alive(self) -> None:
         if self.process is not None and self.process.poll() is not None:

@@ -129,6 +129,27 @@ class LocalServices:
             f"within {timeout:.0f}s; see {self.data_dir / 'noida.log'}"
         )
 
+    def stop_service(self, name: str) -> None:
+        """Stop one service (kafka or elasticsearch) and keep its data: outage drills and tests."""
+        result = self._run("stop", name)
+        if result.returncode != 0:
+            raise ServiceError(
+                f"noida-db stop {name} failed: {_without_glibc_noise(result.stderr or result.stdout)}"
+            )
+
+    def start_service(self, name: str, timeout: float = 60) -> None:
+        """Start one stopped service again and wait until both answer."""
+        result = self._run("start", name)
+        if result.returncode != 0:
+            raise ServiceError(
+                f"noida-db start {name} failed: {_without_glibc_noise(result.stderr or result.stdout)}"
+            )
+        deadline = time.monotonic() + timeout
+        while not self.state().running:
+            if time.monotonic() > deadline:
+                raise ServiceError(f"{name} did not answer within {timeout:.0f}s after starting")
+            time.sleep(0.2)
+
     def down(self) -> None:
         """Stop the server; its data stays in ``data_dir``."""
         if not (self.data_dir / "noida.control.json").exists() and not self.state().kafka:

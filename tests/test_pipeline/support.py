@@ -20,8 +20,10 @@ from ingest.events import Message
 from ingest.normalise import load_own_accounts, normalise
 from ingest.raw import RawRecord
 from ingest.registry import NormaliseContext, NormaliseError
+from luisterpost.readiness import wait_until_fetching
 from route.router import route
 from route.rules import load_rules
+from tests.conftest import free_port
 
 
 def cli(env: dict[str, str], *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
@@ -46,6 +48,12 @@ class Workers:
         self.env = env
         self.log_dir = log_dir
         self.processes: list[subprocess.Popen[bytes]] = []
+
+    def start_ready(self, stages: Sequence[str], topic: str) -> None:
+        """Start a worker and wait until it fetches ``topic`` (joined, tables recovered)."""
+        port = free_port()
+        self.start(stages, port)
+        wait_until_fetching(port, topic, 90, self.assert_alive)
 
     def start(self, stages: Sequence[str], metrics_port: int) -> None:
         name = f"worker-{len(self.processes)}-{'-'.join(stages)}"

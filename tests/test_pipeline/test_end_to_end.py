@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from elasticsearch import Elasticsearch
 
+from luisterpost.readiness import wait_until_fetching
 from luisterpost.topics import TopicNames
 from route.rules import load_rules
 from tests.conftest import free_port
@@ -131,6 +132,12 @@ RECORDS: list[Any] = [
     record("15", "hallo", "2026-11-09T10:15:00+01:00", "fax"),
     record("16", "geen tijdzone", "2026-11-09T10:15:00"),
 ]
+INPUT_TOPIC = {
+    "normalise": "raw",
+    "enrich": "messages.normalised",
+    "route": "messages.enriched",
+    "index": "messages.routed",
+}
 BAD_REASONS = ["malformed JSON", "unknown channel 'fax'", "has no UTC offset"]
 
 
@@ -138,8 +145,10 @@ def _run_pipeline(
     env: dict[str, str], tmp_path: Path, file: Path, stage_groups: list[list[str]]
 ) -> None:
     workers = Workers(env, tmp_path)
+    prefix = env["LUISTERPOST_TOPIC_PREFIX"]
     for stages in stage_groups:
-        workers.start(stages, free_port())
+        first = "normalise" if stages == ["all"] else stages[0]
+        workers.start_ready(stages, f"{prefix}.{INPUT_TOPIC[first]}")
     try:
         cli(env, "replay", str(file))
         cli(env, "wait", "--timeout", "150")
@@ -171,6 +180,7 @@ def test_replayed_messages_are_indexed_once_routed_alerted_and_dead_lettered(
     metrics_port = free_port()
     workers = Workers(env, tmp_path)
     workers.start(["all"], metrics_port)
+    wait_until_fetching(metrics_port, names.raw, 90, workers.assert_alive)
     try:
         cli(env, "replay", str(tmp_path / "in.jsonl"))
         cli(env, "wait", "--timeout", "150")
