@@ -163,6 +163,8 @@ class Message(BaseModel):
     source: str
     """The raw format it was normalised from, e.g. 'export/v1'."""
     content_hash: str
+    deleted: bool = False
+    """The author deleted it on the platform: text and attachments are emptied (AVG/GDPR)."""
     enrichment: Enrichment | None = None
     routing: Routing | None = None
 
@@ -187,6 +189,7 @@ class Message(BaseModel):
         reply_to_platform_id: str | None = None,
         attachments: list[str] | None = None,
         lang: str | None = None,
+        deleted: bool = False,
     ) -> Message:
         """Build a message, deriving ids, local-time fields and the content fingerprint."""
         attachments = attachments or []
@@ -208,7 +211,8 @@ class Message(BaseModel):
             local=local_time(received_at),
             ingested_at=ingested_at,
             source=source,
-            content_hash=content_fingerprint(text, attachments),
+            content_hash=content_fingerprint(text, attachments) if not deleted else "deleted",
+            deleted=deleted,
         )
 
     def to_json(self) -> bytes:
