@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import logging
 import sys
+from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import SecretStr
 from rich.console import Console
 from rich.table import Table
 
+from ingest.importer import ImportResult
+from ingest.registry import NormaliseContext
 from luisterpost.errors import LuisterpostError
 from luisterpost.services import LocalServices
 from luisterpost.settings import Settings, get_settings
@@ -29,7 +34,9 @@ services_app = typer.Typer(
     no_args_is_help=True, help="The embedded Kafka broker and Elasticsearch API (noida-db)."
 )
 rules_app = typer.Typer(no_args_is_help=True, help="Routing rules.")
+ingest_app = typer.Typer(no_args_is_help=True, help="Channel ingest: webhooks and imports.")
 app.add_typer(services_app, name="services")
+app.add_typer(ingest_app, name="ingest")
 app.add_typer(rules_app, name="rules")
 
 SAMPLE = Path(__file__).resolve().parent.parent / "ingest" / "samples" / "vennebroek-4-weeks.jsonl"
@@ -162,38 +169,121 @@ def worker(
     faust.Worker(faust_app, loglevel=loglevel, quiet=True).execute_from_commandline()
 
 
+@ingest_app.command("import")
+def ingest_import(
+    file: Annotated[
+        Path, typer.Argument(exists=True, dir_okay=False, help=".jsonl (export/v1) or .csv")
+    ],
+    source: Annotated[
+        str | None, typer.Option(help="source format, when the file name does not tell")
+    ] = None,
+) -> None:
+    """Import an export file: check every record, send the good ones to the raw topic."""
+    _import(get_settings(), file, source)
+
+
 @app.command()
 def replay(
-    file: Annotated[
-        Path, typer.Argument(exists=True, dir_okay=False, help="JSON Lines in export/v1 format")
-    ] = SAMPLE,
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False)] = SAMPLE,
 ) -> None:
-    """Replay an export file onto the raw topic, with a progress bar."""
-    _replay(get_settings(), file)
+    """Replay an export file onto the raw topic (the same as `ingest import`)."""
+    _import(get_settings(), file, None)
 
 
-def _replay(settings: Settings, file: Path) -> int:
+def _context(settings: Settings) -> NormaliseContext:
+    from ingest.normalise import load_own_accounts
+
+    return NormaliseContext(
+        settings.pseudonym_secret(), datetime.now(UTC), load_own_accounts(settings.own_accounts)
+    )
+
+
+def _import(settings: Settings, file: Path, source: str | None) -> ImportResult:
     from rich.progress import Progress
 
-    from ingest.replay import replay_file
+    from ingest.importer import ImportResult, check_records, read_records
+    from ingest.replay import send_dead_letters, send_records
     from luisterpost.app import topic_names
     from route.rules import load_rules
 
-    _ensure_topics(
-        settings
-    )  # replaying onto a missing topic would auto-create it with one partition
-    total = sum(1 for line in file.open(encoding="utf-8") if line.strip())
+    _ensure_topics(settings)  # sending to a missing topic would auto-create it with one partition
     names = topic_names(settings, load_rules(settings.routing_rules))
-    with Progress(console=console, transient=False) as progress:
-        task = progress.add_task(f"replaying {file.name}", total=total)
-        result = replay_file(
-            file,
-            settings.kafka_servers,
-            names.raw,
-            progress=lambda n: progress.update(task, completed=n),
+    total = sum(1 for _ in read_records(file, source))
+    result = ImportResult()
+    with Progress(console=console) as progress:
+        task = progress.add_task(f"importing {file.name}", total=total)
+        records = check_records(read_records(file, source), _context(settings), result)
+        send_records(records, settings.kafka_servers, names.raw,
+                     progress=lambda n: progress.update(task, completed=n + result.duplicate + result.rejected))  # fmt: skip
+        progress.update(task, completed=total)
+    if result.dead_letters:
+        send_dead_letters(result.dead_letters, settings.kafka_servers, names.deadletter)
+    table = Table(title=f"{file.name} → {names.raw}", title_justify="left")
+    for column in ("accepted", "duplicate", "rejected"):
+        table.add_column(column, justify="right")
+    table.add_row(str(result.accepted), str(result.duplicate), str(result.rejected))
+    console.print(table)
+    for example in result.examples:
+        err.print(f"[yellow]rejected[/] {example}")
+    if result.rejected:
+        err.print(
+            f"{result.rejected} rejected records kept on {names.deadletter} with their reasons"
         )
-    console.print(f"[green]✔[/] {result.sent} records on {names.raw}")
-    return result.sent
+    return result
+
+
+@ingest_app.command("serve")
+def ingest_serve(
+    port: Annotated[int, typer.Option(help="HTTP port")] = 8080,
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+) -> None:
+    """Serve the webhook endpoints and the app API (secrets from the environment)."""
+    from aiohttp import web
+
+    from ingest.http import IngestSecrets, create_app
+    from ingest.publisher import KafkaPublisher
+    from luisterpost.app import topic_names
+    from route.rules import load_rules
+
+    settings = get_settings()
+    _ensure_topics(settings)
+    names = topic_names(settings, load_rules(settings.routing_rules))
+
+    def secret(value: SecretStr | None) -> str | None:
+        return value.get_secret_value() if value is not None else None
+
+    meta_secret, x_secret = secret(settings.meta_app_secret), secret(settings.x_consumer_secret)
+    keys = tuple(k.strip() for k in (secret(settings.app_api_keys) or "").split(",") if k.strip())
+    secrets = IngestSecrets(
+        meta_app_secret=meta_secret.encode() if meta_secret else None,
+        meta_verify_token=secret(settings.meta_verify_token),
+        x_consumer_secret=x_secret.encode() if x_secret else None,
+        app_api_keys=keys,
+    )
+    publisher = KafkaPublisher(settings.kafka_servers, names.raw, names.deadletter)
+    context = _context(settings)
+    web_app = create_app(
+        secrets,
+        publisher,
+        lambda: replace(context, ingested_at=datetime.now(UTC)),
+        settings.ingest_max_body_bytes,
+    )
+
+    async def start(_: web.Application) -> None:
+        await publisher.start()
+
+    async def stop(_: web.Application) -> None:
+        await publisher.stop()
+
+    web_app.on_startup.append(start)
+    web_app.on_cleanup.append(stop)
+    configured = [
+        name for name, on in (("meta", meta_secret), ("x", x_secret), ("app", keys)) if on
+    ]
+    err.print(
+        f"luisterpost ingest: http://{host}:{port}  endpoints configured: {', '.join(configured) or 'none'}"
+    )
+    web.run_app(web_app, host=host, port=port, print=None, access_log=None)
 
 
 @app.command()

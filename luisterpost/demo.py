@@ -117,7 +117,7 @@ def run_demo(settings: Settings, file: Path, timeout: float, console: Console) -
         f"[green]✔[/] workers started (log: {worker.log_path}, metrics: http://127.0.0.1:{settings.metrics_port}/metrics)"
     )
     try:
-        cli._replay(settings, file)
+        cli._import(settings, file, None)
         started = time.monotonic()
         while True:
             worker.check_alive()

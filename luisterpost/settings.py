@@ -50,6 +50,13 @@ class Settings(BaseSettings):
     routing_rules: Path | None = None
     own_accounts: Path | None = None
 
+    meta_app_secret: SecretStr | None = None
+    meta_verify_token: SecretStr | None = None
+    x_consumer_secret: SecretStr | None = None
+    app_api_keys: SecretStr | None = None
+    """Comma-separated API keys for POST /api/v1/messages (one per app or form)."""
+    ingest_max_body_bytes: int = 1024 * 1024
+
     metrics_port: int = 9464
     faust_store: str = "memory://"
     index_batch_size: int = 500

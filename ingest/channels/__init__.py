@@ -1,5 +1,5 @@
-"""Channel normalisers; importing this package registers them all."""
+"""Channel normalisers; importing this package registers them all (meta also brings whatsapp)."""
 
-from ingest.channels import export
+from ingest.channels import app, export, meta, x
 
-__all__ = ["export"]
+__all__ = ["app", "export", "meta", "x"]

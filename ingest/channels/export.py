@@ -18,7 +18,7 @@ from typing import Any, cast
 from ingest.events import CHANNELS, Author, Channel, Direction, Message
 from ingest.registry import NormaliseContext, NormaliseError, normaliser
 
-__all__ = ["normalise_export"]
+__all__ = ["normalise_export", "normalise_export_csv"]
 
 SOURCE = "export/v1"
 
@@ -93,3 +93,15 @@ def normalise_export(payload: Any, ctx: NormaliseContext) -> list[Message]:
             source=SOURCE,
         )
     ]
+
+
+@normaliser("export-csv/v1")
+def normalise_export_csv(payload: Any, ctx: NormaliseContext) -> list[Message]:
+    """One CSV row (header -> cell) with the export/v1 columns; ``attachments`` is ';'-separated."""
+    if not isinstance(payload, dict):
+        raise NormaliseError(f"expected a CSV row as an object, got {type(payload).__name__}")
+    row = {key: value for key, value in payload.items() if value not in (None, "")}
+    attachments = row.get("attachments")
+    if isinstance(attachments, str):
+        row["attachments"] = [kind.strip() for kind in attachments.split(";") if kind.strip()]
+    return normalise_export(row, ctx)

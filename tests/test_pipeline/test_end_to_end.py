@@ -231,15 +231,12 @@ def test_replayed_messages_are_indexed_once_routed_alerted_and_dead_lettered(
 
     # Malformed input on the dead-letter topic, with the reason.
     dead = [json.loads(r.value) for r in read_topic(servers, names.deadletter)]
-    assert sorted(d["reason"].split(":")[0] for d in dead) == sorted(
-        r
-        if r == "malformed JSON"
-        else next(d["reason"] for d in dead if r in d["reason"]).split(":")[0]
-        for r in BAD_REASONS
-    )
+    assert len(dead) == len(BAD_REASONS)
     for reason in BAD_REASONS:
         assert sum(reason in d["reason"] for d in dead) == 1, reason
-    assert all(d["stage"] == "normalise" and d["payload"] for d in dead)
+    assert all(
+        d["stage"] == "import" and d["payload"] for d in dead
+    )  # rejected before the raw topic
 
     assert (
         'luisterpost_stage_messages_total{channel="twitter",direction="inbound",stage="route"}'
