@@ -10,7 +10,7 @@ from typing import Any
 from ingest.events import Message
 from route.index.names import IndexNames
 
-__all__ = ["BulkOutcome", "index_action", "sort_bulk_items"]
+__all__ = ["BulkOutcome", "index_action", "sort_bulk_items", "tombstone_action"]
 
 # Worth retrying: the cluster is busy or briefly unavailable, not the document's fault.
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
@@ -25,6 +25,27 @@ def index_action(message: Message, names: IndexNames, indexed_at: datetime) -> d
         "_index": names.messages_index(message.received_at),
         "_id": message.message_id,
         "_source": source,
+    }
+
+
+def tombstone_action(message: Message, index: str, indexed_at: datetime) -> dict[str, Any]:
+    """Empty a message its author deleted, in the index that already holds it.
+
+    A deletion can arrive months after the message, and indices are chosen by the month a
+    message was received; writing the deletion to its own month would leave the text behind.
+    Arrival time, channel, routing and classification stay: they are counted, not personal.
+    """
+    return {
+        "_op_type": "update",
+        "_index": index,
+        "_id": message.message_id,
+        "doc": {
+            "text": "",
+            "attachments": [],
+            "deleted": True,
+            "content_hash": message.content_hash,
+            "indexed_at": indexed_at.isoformat(),
+        },
     }
 
 

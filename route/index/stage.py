@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from ingest.deadletter import dead_letter_for
 from ingest.events import Message
 from ingest.metrics import DEAD_LETTERS, STAGE_ERRORS, STAGE_MESSAGES, STAGE_SECONDS
-from route.index.documents import index_action, sort_bulk_items
+from route.index.documents import index_action, sort_bulk_items, tombstone_action
 from route.index.names import IndexNames
 
 __all__ = ["is_retrying", "register"]
@@ -44,11 +44,22 @@ def is_retrying() -> bool:
 async def _bulk(es: AsyncElasticsearch, actions: list[dict[str, Any]]) -> list[dict[str, Any]]:
     operations: list[dict[str, Any]] = []
     for action in actions:
-        operations.append({"index": {"_index": action["_index"], "_id": action["_id"]}})
-        operations.append(action["_source"])
+        target = {"_index": action["_index"], "_id": action["_id"]}
+        if action["_op_type"] == "update":
+            operations += [{"update": target}, {"doc": action["doc"]}]
+        else:
+            operations += [{"index": target}, action["_source"]]
     with BULK_SECONDS.time():
         response = await es.bulk(operations=operations)
     return list(response["items"])
+
+
+async def _locate(es: AsyncElasticsearch, alias: str, ids: list[str]) -> dict[str, str]:
+    """message id -> the index that already holds it (for deletions)."""
+    response = await es.search(
+        index=alias, query={"ids": {"values": ids}}, size=len(ids), source=False
+    )
+    return {hit["_id"]: hit["_index"] for hit in response["hits"]["hits"]}
 
 
 def register(
@@ -96,6 +107,13 @@ def register(
             backoff = 0.5
             while pending:
                 try:
+                    deleted = [i for i, (_, _, m) in pending.items() if m.deleted]
+                    if deleted:
+                        found = await _locate(es, names.messages_alias, deleted)
+                        for message_id, index in found.items():
+                            event, _, message = pending[message_id]
+                            action = tombstone_action(message, index, datetime.now(UTC))
+                            pending[message_id] = (event, action, message)
                     items = await _bulk(es, [action for _, action, _ in pending.values()])
                 except (TransportError, ApiError) as exc:
                     _retrying = True

@@ -95,6 +95,15 @@ def test_signed_deliveries_are_indexed_once_even_when_retried(
             == 403
         )
         cli(env, "wait", "--timeout", "120")
+        first_pass = indexed(Elasticsearch(env["ELASTICSEARCH_URL"]), f"{prefix}-messages")
+        # A month later the resident deletes the comment: its text must leave the index.
+        removal = json.loads((PAYLOADS / "meta/page_feed_comment_remove.json").read_bytes())
+        removal["entry"][0]["time"] += 31 * 24 * 3600
+        body = json.dumps(removal).encode()
+        assert (
+            post(base + "/webhooks/meta", body, signature_headers("/webhooks/meta", body))[0] == 200
+        )
+        cli(env, "wait", "--timeout", "120")
         workers.assert_alive()
         assert server.poll() is None, "the ingest service stopped"
     finally:
@@ -102,8 +111,19 @@ def test_signed_deliveries_are_indexed_once_even_when_retried(
         server.wait(30)
         workers.stop()
 
-    docs = indexed(Elasticsearch(env["ELASTICSEARCH_URL"]), f"{prefix}-messages")
+    es = Elasticsearch(env["ELASTICSEARCH_URL"])
+    docs = indexed(es, f"{prefix}-messages")
     assert set(docs) == expected  # every message once; retries and the forged one added nothing
+    [removed_id] = [i for i, d in docs.items() if d["deleted"]]
+    assert first_pass[removed_id]["text"] and not first_pass[removed_id]["deleted"]
+    assert (
+        docs[removed_id]["text"] == ""
+        and docs[removed_id]["received_at"] == first_pass[removed_id]["received_at"]
+    )
+    hits = es.search(index=f"{prefix}-messages", query={"ids": {"values": [removed_id]}})["hits"][
+        "hits"
+    ]
+    assert len(hits) == 1, "the deletion must not leave a second copy in another month's index"
     channels = {doc["channel"] for doc in docs.values()}
     assert {"facebook", "instagram", "whatsapp", "twitter"} <= channels
     outbound = [d for d in docs.values() if d["direction"] == "outbound"]

@@ -1,7 +1,7 @@
 from datetime import UTC, datetime
 
 from ingest.events import Author, Direction, Message
-from route.index.documents import index_action, sort_bulk_items
+from route.index.documents import index_action, sort_bulk_items, tombstone_action
 from route.index.names import IndexNames, messages_template
 
 
@@ -57,3 +57,17 @@ def test_template_covers_every_field_of_the_canonical_event() -> None:
     assert "lp-messages" in body["template"]["aliases"]
     mapped = set(body["template"]["mappings"]["properties"])
     assert set(Message.model_fields) <= mapped
+
+
+def test_tombstone_empties_the_message_in_the_index_that_holds_it() -> None:
+    at = datetime(2026, 12, 16, 9, 0, tzinfo=UTC)
+    removal = Message.create(
+        channel="facebook", platform_message_id="c1", platform_conversation_id="p1",
+        direction=Direction.INBOUND, author=Author(pseudonym="a"), text="", received_at=at,
+        ingested_at=at, source="meta/v1", deleted=True,
+    )  # fmt: skip
+    action = tombstone_action(removal, "lp-messages-2026.11", at)
+    assert action["_op_type"] == "update" and action["_index"] == "lp-messages-2026.11"
+    assert action["_id"] == removal.message_id
+    assert action["doc"]["text"] == "" and action["doc"]["deleted"] is True
+    assert "received_at" not in action["doc"]  # when it arrived stays as it was
