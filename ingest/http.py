@@ -165,15 +165,26 @@ class _Ingest:
         except HandshakeError as exc:
             return _error(403, str(exc))
 
-    async def meta_delivery(self, request: web.Request) -> web.Response:
-        if self.secrets.meta_app_secret is None:
-            return _error(503, "Meta webhooks are not configured: set LUISTERPOST_META_APP_SECRET")
+    @staticmethod
+    async def _signed_body(
+        request: web.Request, header_name: str, valid: Callable[[bytes, str], bool]
+    ) -> bytes:
+        """The raw body, once its signature header checks out (401 missing, 403 wrong)."""
         body = await request.read()
-        header = request.headers.get("X-Hub-Signature-256")
+        header = request.headers.get(header_name)
         if header is None:
-            return _error(401, "missing X-Hub-Signature-256 header")
-        if not meta_signature_valid(self.secrets.meta_app_secret, body, header):
-            return _error(403, "X-Hub-Signature-256 does not match the body")
+            raise web.HTTPUnauthorized(reason=f"missing {header_name} header")
+        if not valid(body, header):
+            raise web.HTTPForbidden(reason=f"{header_name} does not match the body")
+        return body
+
+    async def meta_delivery(self, request: web.Request) -> web.Response:
+        secret = self.secrets.meta_app_secret
+        if secret is None:
+            return _error(503, "Meta webhooks are not configured: set LUISTERPOST_META_APP_SECRET")
+        body = await self._signed_body(
+            request, "X-Hub-Signature-256", lambda b, h: meta_signature_valid(secret, b, h)
+        )
         return await self.accept(request, "meta/v1", body, self._json(body))
 
     async def x_crc(self, request: web.Request) -> web.Response:
@@ -185,14 +196,12 @@ class _Ingest:
         return web.json_response(x_crc_response(self.secrets.x_consumer_secret, token))
 
     async def x_delivery(self, request: web.Request) -> web.Response:
-        if self.secrets.x_consumer_secret is None:
+        secret = self.secrets.x_consumer_secret
+        if secret is None:
             return _error(503, "X webhooks are not configured: set LUISTERPOST_X_CONSUMER_SECRET")
-        body = await request.read()
-        header = request.headers.get("x-twitter-webhooks-signature")
-        if header is None:
-            return _error(401, "missing x-twitter-webhooks-signature header")
-        if not x_signature_valid(self.secrets.x_consumer_secret, body, header):
-            return _error(403, "x-twitter-webhooks-signature does not match the body")
+        body = await self._signed_body(
+            request, "x-twitter-webhooks-signature", lambda b, h: x_signature_valid(secret, b, h)
+        )
         payload = self._json(body)
         source = None
         if isinstance(payload, dict):

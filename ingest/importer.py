@@ -49,32 +49,19 @@ def read_records(path: Path, source: str | None = None) -> Iterator[tuple[int, R
             f"{path.name}: unknown file type; use .jsonl or .csv, or name the source format"
         )
     received_at = datetime.now(UTC)
+
+    def record(number: int, body: str) -> tuple[int, RawRecord]:
+        origin = f"{path.name}:{number}"
+        return number, RawRecord(source=source, received_at=received_at, body=body, origin=origin)
+
     with path.open(encoding="utf-8", newline="") as handle:
         if source == "export-csv/v1":
             for number, row in enumerate(csv.DictReader(handle), start=2):
-                body = json.dumps(row, ensure_ascii=False)
-                yield (
-                    number,
-                    RawRecord(
-                        source=source,
-                        received_at=received_at,
-                        body=body,
-                        origin=f"{path.name}:{number}",
-                    ),
-                )
+                yield record(number, json.dumps(row, ensure_ascii=False))
         else:
             for number, line in enumerate(handle, start=1):
-                body = line.rstrip("\r\n")
-                if body.strip():
-                    yield (
-                        number,
-                        RawRecord(
-                            source=source,
-                            received_at=received_at,
-                            body=body,
-                            origin=f"{path.name}:{number}",
-                        ),
-                    )
+                if line.strip():
+                    yield record(number, line.rstrip("\r\n"))
 
 
 def check_records(

@@ -15,21 +15,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, cast
 
+from ingest.channels.fields import required_str
 from ingest.events import CHANNELS, Author, Channel, Direction, Message
 from ingest.registry import NormaliseContext, NormaliseError, normaliser
 
 __all__ = ["normalise_export", "normalise_export_csv"]
 
 SOURCE = "export/v1"
-
-
-def _required_str(record: dict[str, Any], key: str) -> str:
-    value = record.get(key)
-    if isinstance(value, int) and not isinstance(value, bool):
-        value = str(value)
-    if not isinstance(value, str) or not value.strip():
-        raise NormaliseError(f"field {key!r} is missing or not a non-empty string")
-    return value
 
 
 def _optional_str(record: dict[str, Any], key: str) -> str | None:
@@ -63,11 +55,11 @@ def normalise_export(payload: Any, ctx: NormaliseContext) -> list[Message]:
     """
     if not isinstance(payload, dict):
         raise NormaliseError(f"expected a JSON object, got {type(payload).__name__}")
-    channel = _required_str(payload, "channel")
+    channel = required_str(payload, "channel")
     if channel not in CHANNELS:
         raise NormaliseError(f"unknown channel {channel!r}; expected one of {', '.join(CHANNELS)}")
-    platform_id = _required_str(payload, "id")
-    author_id = _required_str(payload, "author_id")
+    platform_id = required_str(payload, "id")
+    author_id = required_str(payload, "author_id")
     text = payload.get("text", "")
     if not isinstance(text, str):
         raise NormaliseError("field 'text' must be a string")
@@ -88,7 +80,7 @@ def normalise_export(payload: Any, ctx: NormaliseContext) -> list[Message]:
             text=text,
             attachments=attachments,
             lang=_optional_str(payload, "lang"),
-            received_at=_timestamp(_required_str(payload, "created_at")),
+            received_at=_timestamp(required_str(payload, "created_at")),
             ingested_at=ctx.ingested_at,
             source=SOURCE,
         )

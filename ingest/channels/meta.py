@@ -23,11 +23,10 @@ documentation leaves open: tests/test_ingest/payloads/README.md (M1-M4, I1-I2).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from ingest.channels.fields import array, at, obj, optional_str, required_str
 from ingest.channels.whatsapp import normalise_whatsapp
 from ingest.events import Author, Direction, Message
 from ingest.registry import NormaliseContext, NormaliseError, normaliser
@@ -70,51 +69,10 @@ _UNKNOWN_MENTION_AUTHOR = "unknown-mention-author"
 """A mention notification names no author; all of them share this pseudonymous identity."""
 
 
-@contextmanager
-def _at(where: str) -> Iterator[None]:
-    """Prefix errors with where in the delivery they happened, so an operator can find it."""
-    try:
-        yield
-    except NormaliseError as exc:
-        raise NormaliseError(f"{where}: {exc}") from None
-
-
-def _dict(record: dict[str, Any], key: str) -> dict[str, Any]:
-    value = record.get(key)
-    if not isinstance(value, dict):
-        raise NormaliseError(f"field {key!r} is missing or not an object")
-    return value
-
-
-def _list(record: dict[str, Any], key: str) -> list[Any]:
-    value = record.get(key)
-    if not isinstance(value, list):
-        raise NormaliseError(f"field {key!r} is missing or not a list")
-    return value
-
-
-def _required_str(record: dict[str, Any], key: str) -> str:
-    value = record.get(key)
-    if isinstance(value, int) and not isinstance(value, bool):
-        value = str(value)
-    if not isinstance(value, str) or not value.strip():
-        raise NormaliseError(f"field {key!r} is missing or not a non-empty string")
-    return value
-
-
-def _optional_str(record: dict[str, Any], key: str) -> str:
-    value = record.get(key)
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise NormaliseError(f"field {key!r} must be a string")
-    return value
-
-
 def _nested_id(record: dict[str, Any], key: str) -> str:
-    nested = _dict(record, key)
-    with _at(key):
-        return _required_str(nested, "id")
+    nested = obj(record, key)
+    with at(key):
+        return required_str(nested, "id")
 
 
 def _time(record: dict[str, Any], key: str) -> datetime:
@@ -165,7 +123,7 @@ def normalise_meta(payload: Any, ctx: NormaliseContext) -> list[Message]:
             raise NormaliseError("expected a Meta webhook delivery, got an empty list")
         messages: list[Message] = []
         for d, delivery in enumerate(payload):
-            with _at(f"delivery[{d}]"):
+            with at(f"delivery[{d}]"):
                 messages.extend(_delivery(delivery, ctx))
         return messages
     return _delivery(payload, ctx)
@@ -185,12 +143,12 @@ def _delivery(payload: Any, ctx: NormaliseContext) -> list[Message]:
             "expected 'page', 'instagram' or 'whatsapp_business_account'"
         )
     channel = _CHANNELS[kind]
-    entries = _list(payload, "entry")
+    entries = array(payload, "entry")
     if not entries:
         raise NormaliseError(f"{kind} delivery has an empty 'entry' list")
     messages: list[Message] = []
     for e, entry in enumerate(entries):
-        with _at(f"{kind} entry[{e}]"):
+        with at(f"{kind} entry[{e}]"):
             messages.extend(_entry(channel, entry, ctx))
     return messages
 
@@ -198,15 +156,15 @@ def _delivery(payload: Any, ctx: NormaliseContext) -> list[Message]:
 def _entry(channel: MetaChannel, entry: Any, ctx: NormaliseContext) -> list[Message]:
     if not isinstance(entry, dict):
         raise NormaliseError(f"expected an object, got {type(entry).__name__}")
-    account_id = _required_str(entry, "id")
+    account_id = required_str(entry, "id")
     if "changes" in entry:
-        changes = _list(entry, "changes")
+        changes = array(entry, "changes")
     elif "field" in entry:
         changes = [entry]  # Instagram Login's flat entry[].field / entry[].value (README I1)
     else:
         changes = []
     # 'standby' holds the same messaging events while another app has thread control.
-    events = [(key, _list(entry, key)) for key in ("messaging", "standby") if key in entry]
+    events = [(key, array(entry, key)) for key in ("messaging", "standby") if key in entry]
     if not changes and not events:
         raise NormaliseError(
             "entry has no 'changes', 'field'/'value' or 'messaging' "
@@ -214,11 +172,11 @@ def _entry(channel: MetaChannel, entry: Any, ctx: NormaliseContext) -> list[Mess
         )
     messages: list[Message] = []
     for c, change in enumerate(changes):
-        with _at(f"changes[{c}]" if change is not entry else "flat change"):
+        with at(f"changes[{c}]" if change is not entry else "flat change"):
             messages.extend(_change(channel, account_id, entry, change, ctx))
     for key, items in events:
         for i, event in enumerate(items):
-            with _at(f"{key}[{i}]"):
+            with at(f"{key}[{i}]"):
                 message = _messaging(channel, account_id, entry, event, ctx)
                 if message is not None:
                     messages.append(message)
@@ -235,15 +193,15 @@ def _change(
     if not isinstance(change, dict):
         raise NormaliseError(f"expected an object, got {type(change).__name__}")
     field = change.get("field")
-    value = _dict(change, "value")
+    value = obj(change, "value")
     if channel == "facebook" and field == "feed":
-        with _at("feed"):
+        with at("feed"):
             return _feed(account_id, entry, value, ctx)
     if channel == "instagram" and field in ("comments", "live_comments"):
-        with _at(str(field)):
+        with at(str(field)):
             return [_instagram_comment(account_id, entry, value, ctx)]
     if channel == "instagram" and field == "mentions":
-        with _at("mentions"):
+        with at("mentions"):
             return [_instagram_mention(entry, value, ctx)]
     known = "'feed'" if channel == "facebook" else "'comments', 'live_comments', 'mentions'"
     raise NormaliseError(
@@ -266,11 +224,11 @@ def _feed(
     if item in _FEED_SKIPPED_ITEMS or verb in _FEED_SKIPPED_VERBS:
         return []
     if item == "comment":
-        platform_id = _required_str(value, "comment_id")
-        post_id = _required_str(value, "post_id")
-        reply_to: str | None = _optional_str(value, "parent_id") or post_id
+        platform_id = required_str(value, "comment_id")
+        post_id = required_str(value, "post_id")
+        reply_to: str | None = optional_str(value, "parent_id") or post_id
     elif item in _FEED_POST_ITEMS:
-        platform_id = post_id = _required_str(value, "post_id")
+        platform_id = post_id = required_str(value, "post_id")
         reply_to = None  # a visitor post starts its own conversation
     else:
         raise NormaliseError(
@@ -281,14 +239,14 @@ def _feed(
         raise NormaliseError(f"unsupported feed verb {verb!r} for {item} {platform_id!r}")
     # Older payloads name the author in sender_id instead of from (README M3).
     if isinstance(value.get("from"), dict):
-        with _at("from"):
-            author_id = _required_str(value["from"], "id")
+        with at("from"):
+            author_id = required_str(value["from"], "id")
     elif "sender_id" in value:
-        author_id = _required_str(value, "sender_id")
+        author_id = required_str(value, "sender_id")
     else:
         raise NormaliseError(f"{item} {platform_id!r} has no author ('from.id' or 'sender_id')")
     deleted = verb in _FEED_REMOVE_VERBS
-    text = "" if deleted else _optional_str(value, "message")
+    text = "" if deleted else optional_str(value, "message")
     attachments = [] if deleted else _feed_attachments(item, value)
     if not deleted and not text.strip() and not attachments:
         raise NormaliseError(f"{item} {platform_id!r} has neither 'message' nor a photo or video")
@@ -330,11 +288,11 @@ def _instagram_comment(
     account_id: str, entry: dict[str, Any], value: dict[str, Any], ctx: NormaliseContext
 ) -> Message:
     """A comment on an IG media: the media is the conversation, like a Facebook post."""
-    platform_id = _required_str(value, "id")
-    with _at("from"):
-        author_id = _required_str(_dict(value, "from"), "id")
+    platform_id = required_str(value, "id")
+    with at("from"):
+        author_id = required_str(obj(value, "from"), "id")
     media_id = _nested_id(value, "media")
-    text = _optional_str(value, "text")
+    text = optional_str(value, "text")
     if not text.strip():
         raise NormaliseError(f"comment {platform_id!r} has no 'text'")
     outbound = _own("instagram", account_id, author_id, ctx)
@@ -342,7 +300,7 @@ def _instagram_comment(
         channel="instagram",
         platform_message_id=platform_id,
         platform_conversation_id=media_id,
-        reply_to_platform_id=_optional_str(value, "parent_id") or media_id,
+        reply_to_platform_id=optional_str(value, "parent_id") or media_id,
         direction=Direction.OUTBOUND if outbound else Direction.INBOUND,
         author=Author(pseudonym=ctx.pseudonym("instagram", author_id), is_municipality=outbound),
         text=text,
@@ -361,8 +319,8 @@ def _instagram_mention(
     (comment, or the media itself for a caption mention) let webcare open it. A later
     delivery of the same comment with text passes dedupe as an edit.
     """
-    media_id = _required_str(value, "media_id")
-    comment_id = _optional_str(value, "comment_id")
+    media_id = required_str(value, "media_id")
+    comment_id = optional_str(value, "comment_id")
     return Message.create(
         channel="instagram",
         platform_message_id=comment_id or media_id,
@@ -387,10 +345,10 @@ def _messaging(
     if not isinstance(event, dict):
         raise NormaliseError(f"expected an object, got {type(event).__name__}")
     if "message" in event:
-        body = _dict(event, "message")
+        body = obj(event, "message")
         edit = False
     elif "message_edit" in event:
-        body = _dict(event, "message_edit")  # Messenger 'message_edits': same mid, new text
+        body = obj(event, "message_edit")  # Messenger 'message_edits': same mid, new text
         edit = True
     elif any(key in event for key in _MESSAGING_SKIPPED):
         return None
@@ -401,11 +359,11 @@ def _messaging(
         )
     sender = _nested_id(event, "sender")
     recipient = _nested_id(event, "recipient")
-    mid = _required_str(body, "mid")
+    mid = required_str(body, "mid")
     outbound = body.get("is_echo") is True or _own(channel, account_id, sender, ctx)
     user = recipient if outbound else sender
     deleted = body.get("is_deleted") is True  # Instagram: the resident unsent it
-    text = "" if deleted else _optional_str(body, "text")
+    text = "" if deleted else optional_str(body, "text")
     attachments = [] if deleted or edit else _messaging_attachments(body)
     if not deleted and not text.strip() and not attachments:
         raise NormaliseError(f"message {mid!r} has neither 'text' nor 'attachments'")
@@ -438,8 +396,8 @@ def _messaging_attachments(body: dict[str, Any]) -> list[str]:
         raise NormaliseError("field 'attachments' must be a list")
     kinds: list[str] = []
     for a, attachment in enumerate(raw):
-        with _at(f"attachments[{a}]"):
+        with at(f"attachments[{a}]"):
             if not isinstance(attachment, dict):
                 raise NormaliseError(f"expected an object, got {type(attachment).__name__}")
-            kinds.append(_required_str(attachment, "type"))
+            kinds.append(required_str(attachment, "type"))
     return kinds

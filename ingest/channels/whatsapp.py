@@ -21,11 +21,10 @@ messages and yield nothing, so a status-only delivery normalises to an empty lis
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from ingest.channels.fields import array, at, obj, optional_str, required_str
 from ingest.events import Author, Direction, Message
 from ingest.registry import NormaliseContext, NormaliseError
 
@@ -37,47 +36,6 @@ CHANNEL: Final = "whatsapp"
 _MEDIA_TYPES = frozenset({"image", "video", "audio", "document", "sticker"})
 _SKIPPED_TYPES = frozenset({"reaction"})
 """An emoji reaction to an earlier message: no new content from the resident."""
-
-
-@contextmanager
-def _at(where: str) -> Iterator[None]:
-    """Prefix errors with where in the delivery they happened, so an operator can find it."""
-    try:
-        yield
-    except NormaliseError as exc:
-        raise NormaliseError(f"{where}: {exc}") from None
-
-
-def _dict(record: dict[str, Any], key: str) -> dict[str, Any]:
-    value = record.get(key)
-    if not isinstance(value, dict):
-        raise NormaliseError(f"field {key!r} is missing or not an object")
-    return value
-
-
-def _list(record: dict[str, Any], key: str) -> list[Any]:
-    value = record.get(key)
-    if not isinstance(value, list):
-        raise NormaliseError(f"field {key!r} is missing or not a list")
-    return value
-
-
-def _required_str(record: dict[str, Any], key: str) -> str:
-    value = record.get(key)
-    if isinstance(value, int) and not isinstance(value, bool):
-        value = str(value)
-    if not isinstance(value, str) or not value.strip():
-        raise NormaliseError(f"field {key!r} is missing or not a non-empty string")
-    return value
-
-
-def _optional_str(record: dict[str, Any], key: str) -> str:
-    value = record.get(key)
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        raise NormaliseError(f"field {key!r} must be a string")
-    return value
 
 
 def _timestamp(record: dict[str, Any], key: str) -> datetime:
@@ -105,15 +63,15 @@ def normalise_whatsapp(payload: dict[str, Any], ctx: NormaliseContext) -> list[M
     :raises NormaliseError: naming the entry, change or message that has an unexpected shape.
     """
     messages: list[Message] = []
-    entries = _list(payload, "entry")
+    entries = array(payload, "entry")
     if not entries:
         raise NormaliseError("whatsapp_business_account delivery has an empty 'entry' list")
     for e, entry in enumerate(entries):
-        with _at(f"whatsapp entry[{e}]"):
+        with at(f"whatsapp entry[{e}]"):
             if not isinstance(entry, dict):
                 raise NormaliseError(f"expected an object, got {type(entry).__name__}")
-            for c, change in enumerate(_list(entry, "changes")):
-                with _at(f"changes[{c}]"):
+            for c, change in enumerate(array(entry, "changes")):
+                with at(f"changes[{c}]"):
                     messages.extend(_change(change, ctx))
     return messages
 
@@ -127,14 +85,14 @@ def _change(change: Any, ctx: NormaliseContext) -> list[Message]:
             f"unsupported WhatsApp change field {field!r}; only 'messages' is normalised "
             "(unsubscribe the app from other fields or extend ingest/channels/whatsapp.py)"
         )
-    value = _dict(change, "value")
+    value = obj(change, "value")
     if not any(key in value for key in ("messages", "statuses", "errors")):
         raise NormaliseError(
             "value has none of 'messages', 'statuses' or 'errors' "
             f"(keys: {', '.join(sorted(value)) or 'none'})"
         )
     if "statuses" in value:
-        _list(value, "statuses")  # delivery reports of our own messages: checked, not ingested
+        array(value, "statuses")  # delivery reports of our own messages: checked, not ingested
     if "messages" not in value:
         return []
     metadata = value.get("metadata") or {}
@@ -152,8 +110,8 @@ def _change(change: Any, ctx: NormaliseContext) -> list[Message]:
         c["wa_id"] for c in contacts if isinstance(c, dict) and isinstance(c.get("wa_id"), str)
     ]
     result: list[Message] = []
-    for m, raw in enumerate(_list(value, "messages")):
-        with _at(f"messages[{m}]"):
+    for m, raw in enumerate(array(value, "messages")):
+        with at(f"messages[{m}]"):
             message = _message(raw, ctx, own_numbers, wa_ids)
             if message is not None:
                 result.append(message)
@@ -165,9 +123,9 @@ def _message(
 ) -> Message | None:
     if not isinstance(raw, dict):
         raise NormaliseError(f"expected an object, got {type(raw).__name__}")
-    platform_id = _required_str(raw, "id")
-    sender = _required_str(raw, "from")
-    kind = _required_str(raw, "type")
+    platform_id = required_str(raw, "id")
+    sender = required_str(raw, "from")
+    kind = required_str(raw, "type")
     if kind in _SKIPPED_TYPES:
         return None
     text, attachments = _content(raw, kind)
@@ -208,26 +166,26 @@ def _message(
 def _content(raw: dict[str, Any], kind: str) -> tuple[str, list[str]]:
     """Text and attachment kinds per message type; media content itself is never stored."""
     if kind == "text":
-        return _optional_str(_dict(raw, "text"), "body"), []
+        return optional_str(obj(raw, "text"), "body"), []
     if kind in _MEDIA_TYPES:
-        return _optional_str(_dict(raw, kind), "caption"), [kind]
+        return optional_str(obj(raw, kind), "caption"), [kind]
     if kind == "location":
         # Coordinates are dropped (no canonical field); the name and address are what people read.
-        location = _dict(raw, "location")
-        name = _optional_str(location, "name").strip()
-        address = _optional_str(location, "address").strip()
+        location = obj(raw, "location")
+        name = optional_str(location, "name").strip()
+        address = optional_str(location, "address").strip()
         parts = [address] if name and name in address else [p for p in (name, address) if p]
         return ", ".join(parts), ["location"]
     if kind == "contacts":
         return "", ["contact"]  # a shared contact card: third-party data, not stored
     if kind == "interactive":
-        interactive = _dict(raw, "interactive")
+        interactive = obj(raw, "interactive")
         reply = interactive.get("button_reply") or interactive.get("list_reply")
         if not isinstance(reply, dict):
             raise NormaliseError("interactive message has no 'button_reply' or 'list_reply'")
-        return _optional_str(reply, "title"), []
+        return optional_str(reply, "title"), []
     if kind == "button":
-        return _optional_str(_dict(raw, "button"), "text"), []
+        return optional_str(obj(raw, "button"), "text"), []
     if kind == "unsupported":
         # WhatsApp could not pass the content on (e.g. a poll): keep that the resident wrote.
         return "", ["unsupported"]
