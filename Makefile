@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test unit integration samples format stop status clean
+.PHONY: install run test unit integration samples model eval format stop status clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,12 @@ unit: install
 
 integration: install
 	$(BIN)/pytest -m integration
+
+model: install ## train the spaCy classifier (enrich/config.cfg, fixed seed) into enrich/model/
+	$(BIN)/python -m enrich.train
+
+eval: install ## per-class scores, macro-F1 and confusion matrices on the held-out test split
+	$(BIN)/python -m enrich.evaluate
 
 samples: install ## rebuild the sample data from the hand-written sources (deterministic)
 	$(BIN)/python -m ingest.samples.build

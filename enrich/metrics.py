@@ -1,0 +1,66 @@
+"""Pure evaluation arithmetic: per-class precision, recall and F1, macro-F1, confusion matrix."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+__all__ = ["AxisReport", "evaluate_axis", "recall_of_any"]
+
+
+@dataclass(frozen=True)
+class ClassScore:
+    precision: float
+    recall: float
+    f1: float
+    support: int
+
+
+@dataclass(frozen=True)
+class AxisReport:
+    labels: tuple[str, ...]
+    per_class: dict[str, ClassScore]
+    confusion: dict[tuple[str, str], int]
+    """(gold, predicted) -> count."""
+
+    @property
+    def macro_f1(self) -> float:
+        return sum(score.f1 for score in self.per_class.values()) / len(self.labels)
+
+    @property
+    def accuracy(self) -> float:
+        total = sum(self.confusion.values())
+        return (
+            sum(n for (gold, pred), n in self.confusion.items() if gold == pred) / total
+            if total
+            else 0.0
+        )
+
+
+def _ratio(part: int, whole: int) -> float:
+    return part / whole if whole else 0.0
+
+
+def evaluate_axis(
+    gold: Sequence[str], predicted: Sequence[str], labels: Sequence[str]
+) -> AxisReport:
+    """Scores for one axis; a label never predicted and never present scores 0, not 1."""
+    if len(gold) != len(predicted):
+        raise ValueError("gold and predicted differ in length")
+    confusion = Counter(zip(gold, predicted, strict=True))
+    per_class = {}
+    for label in labels:
+        tp = confusion[(label, label)]
+        predicted_n = sum(n for (_, p), n in confusion.items() if p == label)
+        support = sum(n for (g, _), n in confusion.items() if g == label)
+        precision, recall = _ratio(tp, predicted_n), _ratio(tp, support)
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        per_class[label] = ClassScore(precision, recall, f1, support)
+    return AxisReport(tuple(labels), per_class, dict(confusion))
+
+
+def recall_of_any(gold: Sequence[str], predicted: Sequence[str], group: set[str]) -> float:
+    """Recall of a group of labels taken together (e.g. hoog+spoed: either counts as caught)."""
+    relevant = [(g, p) for g, p in zip(gold, predicted, strict=True) if g in group]
+    return _ratio(sum(p in group for _, p in relevant), len(relevant))
