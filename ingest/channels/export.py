@@ -12,10 +12,9 @@ A message whose ``author_id`` is one of the municipality's own accounts is an ou
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, cast
 
-from ingest.channels.fields import required_str
+from ingest.channels.fields import iso_timestamp, required_str
 from ingest.events import CHANNELS, Author, Channel, Direction, Message
 from ingest.registry import NormaliseContext, NormaliseError, normaliser
 
@@ -33,16 +32,6 @@ def _optional_str(record: dict[str, Any], key: str) -> str | None:
     if not isinstance(value, str):
         raise NormaliseError(f"field {key!r} must be a string")
     return value
-
-
-def _timestamp(raw: str) -> datetime:
-    try:
-        moment = datetime.fromisoformat(raw)
-    except ValueError:
-        raise NormaliseError(f"created_at {raw!r} is not an ISO 8601 timestamp") from None
-    if moment.tzinfo is None:
-        raise NormaliseError(f"created_at {raw!r} has no UTC offset")
-    return moment
 
 
 @normaliser(SOURCE)
@@ -80,7 +69,7 @@ def normalise_export(payload: Any, ctx: NormaliseContext) -> list[Message]:
             text=text,
             attachments=attachments,
             lang=_optional_str(payload, "lang"),
-            received_at=_timestamp(required_str(payload, "created_at")),
+            received_at=iso_timestamp(required_str(payload, "created_at")),
             ingested_at=ctx.ingested_at,
             source=SOURCE,
         )

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 from ingest.registry import NormaliseError
@@ -55,3 +56,14 @@ def optional_str(record: dict[str, Any], key: str) -> str:
     if not isinstance(value, str):
         raise NormaliseError(f"field {key!r} must be a string")
     return value
+
+
+def iso_timestamp(raw: str, key: str = "created_at") -> datetime:
+    """An ISO 8601 time with its UTC offset: a naive local time is ambiguous around DST changes."""
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        raise NormaliseError(f"{key} {raw!r} is not an ISO 8601 timestamp") from None
+    if moment.tzinfo is None:
+        raise NormaliseError(f"{key} {raw!r} has no UTC offset")
+    return moment

@@ -33,6 +33,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from ingest.channels.fields import at, iso_timestamp
 from ingest.events import Author, Channel, Direction, Message
 from ingest.registry import NormaliseContext, NormaliseError, normaliser
 
@@ -309,13 +310,8 @@ def _v2_created_at(tweet: dict[str, Any], where: str) -> datetime:
         raise NormaliseError(
             f"{where}: field 'created_at' is missing (request tweet.fields=created_at)"
         )
-    try:
-        moment = datetime.fromisoformat(raw)
-    except ValueError:
-        raise NormaliseError(f"{where}: created_at {raw!r} is not an ISO 8601 timestamp") from None
-    if moment.tzinfo is None:
-        raise NormaliseError(f"{where}: created_at {raw!r} has no UTC offset")
-    return moment
+    with at(where):
+        return iso_timestamp(raw)
 
 
 def _v2_reference(tweet: dict[str, Any], kind: str, where: str) -> str | None:
