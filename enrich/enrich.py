@@ -6,19 +6,30 @@ from collections.abc import Sequence
 
 from enrich.classifier import Classifier
 from enrich.language import detect_language
-from ingest.events import Direction, Message
+from enrich.urgency import UrgencyCheck, UrgencyRules
+from ingest.events import Direction, Enrichment, Message
 
 __all__ = ["enrich_messages"]
 
 
-def enrich_messages(messages: Sequence[Message], classifier: Classifier) -> list[Message]:
+def enrich_messages(
+    messages: Sequence[Message], classifier: Classifier, urgency: UrgencyRules | None = None
+) -> list[Message]:
     """Return enriched copies, in order. Replies by the municipality are not classified.
 
     :param messages: canonical messages of any direction.
     :param classifier: classifies all inbound texts of the batch in one call.
+    :param urgency: the safety layer; a rule that fires raises the message to spoed.
     """
     inbound = [m for m in messages if m.direction is Direction.INBOUND]
-    results = iter(classifier.classify([m.text for m in inbound]))
+    texts = [m.text for m in inbound]
+    classified = classifier.classify(texts)
+    if urgency is not None:
+        classified = [
+            _raise_if_acute(e, c)
+            for e, c in zip(classified, urgency.check_many(texts), strict=True)
+        ]
+    results = iter(classified)
     enriched = []
     for message in messages:
         if message.direction is Direction.INBOUND:
@@ -33,3 +44,12 @@ def enrich_messages(messages: Sequence[Message], classifier: Classifier) -> list
                 message.model_copy(update={"lang": message.lang or detect_language(message.text)})
             )
     return enriched
+
+
+def _raise_if_acute(enrichment: Enrichment, check: UrgencyCheck) -> Enrichment:
+    # The layer only raises: a classifier's spoed without a rule stays spoed.
+    if not check.acute:
+        return enrichment
+    return enrichment.model_copy(
+        update={"urgency": "spoed", "urgency_score": 1.0, "urgency_reasons": check.reasons()[:5]}
+    )

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from enrich.classifier import Classifier
 from enrich.enrich import enrich_messages
+from enrich.urgency import UrgencyRules
 from ingest.deadletter import dead_letter_for
 from ingest.events import Message
 from ingest.metrics import DEAD_LETTERS, STAGE_ERRORS, STAGE_MESSAGES, STAGE_SECONDS
@@ -33,6 +34,7 @@ def register(
     enriched: Any,
     deadletter: Any,
     classifier: Classifier,
+    urgency: UrgencyRules | None = None,
     batch_size: int = 256,
 ) -> None:
     """Attach the enrich agent to the faust app."""
@@ -56,7 +58,7 @@ def register(
                     )
                     await deadletter.send(value=record.to_json())
             try:
-                results = enrich_messages([m for _, m in parsed], classifier)
+                results = enrich_messages([m for _, m in parsed], classifier, urgency)
             except (
                 Exception
             ) as exc:  # keep every record: the batch goes to the dead letter, not away

@@ -15,6 +15,7 @@ import faust
 
 from enrich import stage as enrich_stage
 from enrich.classifier import load_classifier
+from enrich.urgency import UrgencyRules
 from ingest import stage as ingest_stage
 from ingest.normalise import load_own_accounts
 from ingest.registry import NormaliseContext
@@ -101,6 +102,7 @@ def build_app(settings: Settings, stages: Sequence[str]) -> faust.App:
             enriched=topic(names.enriched),
             deadletter=deadletter,
             classifier=load_classifier(),
+            urgency=UrgencyRules(),
         )
     if "route" in stages:
         route_stage.register(

@@ -25,9 +25,8 @@ import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 
-import spacy
-import yaml
-from spacy.matcher import Matcher, PhraseMatcher
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from enrich.urgency import UrgencyRules as _Rules
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
@@ -50,79 +49,15 @@ def load_messages() -> list[dict]:
     return rows
 
 
-class UrgencyRules:
+class UrgencyRules(_Rules):
+    """The shipped safety layer, with the (fired, cancelled) tuple this report prints."""
+
     def __init__(self, path: Path = RULES) -> None:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        self.nlp = spacy.blank("nl")
-        self.nlp.add_pipe("sentencizer")
-        vocab = self.nlp.vocab
-        self.danger = Matcher(vocab)
-        self.danger_phrases = PhraseMatcher(vocab, attr="LOWER")
-        for name, cat in data["categories"].items():
-            self._add(self.danger, self.danger_phrases, name, cat)
-        # every other top-level section is a cue section (negation, past, hypothetical, ...)
-        self.cues: dict[str, tuple[Matcher, PhraseMatcher]] = {}
-        self.scope: dict[str, dict] = {}
-        for section, spec in data.items():
-            if section in NOT_CUES:
-                continue
-            m, pm = Matcher(vocab), PhraseMatcher(vocab, attr="LOWER")
-            self._add(m, pm, section, spec)
-            self.cues[section] = (m, pm)
-            self.scope[section] = {
-                "before": int(spec.get("window", 0)),
-                "after": int(spec.get("after", 0)),
-                "cross_punct": bool(spec.get("cross_punct", True)),
-                "cross_sentence": bool(spec.get("cross_sentence", False)),
-                "inside": bool(spec.get("inside", False)),
-            }
+        super().__init__(path)
 
-    def _add(self, matcher: Matcher, phrases: PhraseMatcher, key: str, spec: dict) -> None:
-        patterns = spec.get("patterns") or []
-        if patterns:
-            matcher.add(key, patterns)
-        texts = spec.get("phrases") or []
-        if texts:
-            phrases.add(key, [self.nlp.make_doc(str(t)) for t in texts])
-
-    @staticmethod
-    def _run(doc, matcher, phrases):
-        found = (matcher(doc) if len(matcher) else []) + (phrases(doc) if len(phrases) else [])
-        return [(doc.vocab.strings[k], s, e) for k, s, e in found]
-
-    def check(self, text: str) -> tuple[list[tuple[str, str]], list[tuple[str, str, str]]]:
-        """Return (fired matches [(category, span)], cancelled [(category, span, reason)])."""
-        doc = self.nlp(text)
-        cue_hits = {sec: self._run(doc, *mp) for sec, mp in self.cues.items()}
-        fired, cancelled = [], []
-        for cat, s, e in self._run(doc, self.danger, self.danger_phrases):
-            span = doc[s:e]
-            sent = doc[s].sent
-            reason = None
-            for sec, hits in cue_hits.items():
-                sc = self.scope[sec]
-                for _, cs, ce in hits:
-                    if not sc["cross_sentence"] and (cs < sent.start or ce > sent.end):
-                        continue
-                    if ce <= s and s - ce <= sc["before"]:
-                        gap = doc[ce:s]
-                    elif sc["after"] and cs >= e and cs - e <= sc["after"]:
-                        gap = doc[e:cs]
-                    elif sc["inside"] and s < cs and ce <= e:
-                        gap = doc[0:0]
-                    else:
-                        continue
-                    if not sc["cross_punct"] and any(t.is_punct for t in gap):
-                        continue
-                    reason = f"{sec}:{doc[cs:ce].text}"
-                    break
-                if reason:
-                    break
-            if reason:
-                cancelled.append((cat, span.text, reason))
-            else:
-                fired.append((cat, span.text))
-        return fired, cancelled
+    def check(self, text: str):
+        result = super().check(text)
+        return result.fired, result.cancelled
 
 
 def main() -> int:

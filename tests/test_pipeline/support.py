@@ -16,6 +16,7 @@ from kafka import KafkaConsumer, TopicPartition
 
 from enrich.classifier import KeywordClassifier
 from enrich.enrich import enrich_messages
+from enrich.urgency import UrgencyRules
 from ingest.events import Message
 from ingest.normalise import load_own_accounts, normalise
 from ingest.raw import RawRecord
@@ -122,6 +123,9 @@ def indexed(es: Elasticsearch, alias: str) -> dict[str, dict[str, Any]]:
     return docs
 
 
+URGENCY = UrgencyRules()
+
+
 def expected_routing(lines: list[str], pseudonym_key: str) -> dict[str, Message]:
     """What the pure functions say each valid line becomes (last delivery of an id wins)."""
     ctx = NormaliseContext(pseudonym_key.encode(), datetime.now(UTC), load_own_accounts())
@@ -134,7 +138,7 @@ def expected_routing(lines: list[str], pseudonym_key: str) -> dict[str, Message]
             )
         except NormaliseError:
             continue
-        for message in enrich_messages(messages, KeywordClassifier()):
+        for message in enrich_messages(messages, KeywordClassifier(), URGENCY):
             if message.enrichment is not None:
                 message = message.model_copy(update={"routing": route(message, rules, "x")})
             out[message.message_id] = message

@@ -1,0 +1,65 @@
+"""The urgency safety layer: acute danger fires, negation, past and hypotheticals do not."""
+
+from datetime import UTC, datetime
+
+import pytest
+
+from enrich.classifier import KeywordClassifier
+from enrich.enrich import enrich_messages
+from enrich.urgency import UrgencyRules
+from ingest.events import Author, Direction, Message
+
+RULES = UrgencyRules()
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Ik ruik een sterke gaslucht in het trappenhuis van de flat!",
+        "Er ligt een boom over de weg bij de Molenweg, auto's kunnen niet langs",
+        "er staat iemand op de brug aan de verkeerde kant van de reling",
+        "There's a fire in the bin shed behind our building, flames everywhere",
+        "koeien lopen los op de N34!!",
+    ],
+)
+def test_acute_danger_fires(text: str) -> None:
+    assert RULES.check(text).acute, text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "geen gaslucht meer, bedankt voor de snelle actie",
+        "de brand van vorige week heeft veel schade gedaan aan het park",
+        "Wanneer wordt het grofvuil opgehaald?",
+        "Mooi evenement gisteren, complimenten!",
+    ],
+)
+def test_no_danger_or_cancelled_does_not_fire(text: str) -> None:
+    assert not RULES.check(text).acute, text
+
+
+def test_a_cancelled_match_says_why() -> None:
+    check = RULES.check("geen gaslucht meer in de straat")
+    assert check.cancelled and check.cancelled[0][2].startswith("negation:")
+
+
+def message(pid: str, text: str) -> Message:
+    now = datetime(2026, 11, 28, 22, 0, tzinfo=UTC)
+    return Message.create(
+        channel="whatsapp", platform_message_id=pid, platform_conversation_id=pid,
+        direction=Direction.INBOUND, author=Author(pseudonym="a"), text=text,
+        received_at=now, ingested_at=now, source="meta/v1",
+    )  # fmt: skip
+
+
+def test_enrichment_raises_to_spoed_with_reasons_and_never_lowers() -> None:
+    batch = [
+        message("1", "er ligt een stroomkabel op straat die vonken geeft"),
+        message("2", "Wanneer is de milieustraat open?"),
+    ]
+    without = enrich_messages(batch, KeywordClassifier())
+    with_rules = enrich_messages(batch, KeywordClassifier(), RULES)
+    assert with_rules[0].enrichment is not None and with_rules[0].enrichment.urgency == "spoed"
+    assert with_rules[0].enrichment.urgency_reasons
+    assert with_rules[1].enrichment == without[1].enrichment
