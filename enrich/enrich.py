@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from enrich.classifier import Classifier
 from enrich.language import detect_language
+from enrich.locations import LocationFinder
 from enrich.urgency import UrgencyCheck, UrgencyRules
 from ingest.events import Direction, Enrichment, Message
 
@@ -13,13 +14,17 @@ __all__ = ["enrich_messages"]
 
 
 def enrich_messages(
-    messages: Sequence[Message], classifier: Classifier, urgency: UrgencyRules | None = None
+    messages: Sequence[Message],
+    classifier: Classifier,
+    urgency: UrgencyRules | None = None,
+    locations: LocationFinder | None = None,
 ) -> list[Message]:
     """Return enriched copies, in order. Replies by the municipality are not classified.
 
     :param messages: canonical messages of any direction.
     :param classifier: classifies all inbound texts of the batch in one call.
     :param urgency: the safety layer; a rule that fires raises the message to spoed.
+    :param locations: the municipality's gazetteer; places found go into the enrichment.
     """
     inbound = [m for m in messages if m.direction is Direction.INBOUND]
     texts = [m.text for m in inbound]
@@ -28,6 +33,12 @@ def enrich_messages(
         classified = [
             _raise_if_acute(e, c)
             for e, c in zip(classified, urgency.check_many(texts), strict=True)
+        ]
+    if locations is not None:
+        found = locations.find_many(texts)
+        classified = [
+            e.model_copy(update={"locations": places})
+            for e, places in zip(classified, found, strict=True)
         ]
     results = iter(classified)
     enriched = []

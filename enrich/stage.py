@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from enrich.classifier import Classifier
 from enrich.enrich import enrich_messages
+from enrich.locations import LocationFinder
 from enrich.urgency import UrgencyRules
 from ingest.deadletter import dead_letter_for
 from ingest.events import Message
@@ -35,6 +36,7 @@ def register(
     deadletter: Any,
     classifier: Classifier,
     urgency: UrgencyRules | None = None,
+    locations: LocationFinder | None = None,
     batch_size: int = 256,
 ) -> None:
     """Attach the enrich agent to the faust app."""
@@ -58,7 +60,7 @@ def register(
                     )
                     await deadletter.send(value=record.to_json())
             try:
-                results = enrich_messages([m for _, m in parsed], classifier, urgency)
+                results = enrich_messages([m for _, m in parsed], classifier, urgency, locations)
             except (
                 Exception
             ) as exc:  # keep every record: the batch goes to the dead letter, not away

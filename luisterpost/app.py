@@ -15,6 +15,7 @@ import faust
 
 from enrich import stage as enrich_stage
 from enrich.classifier import load_classifier
+from enrich.locations import LocationFinder
 from enrich.urgency import UrgencyRules
 from ingest import stage as ingest_stage
 from ingest.normalise import load_own_accounts
@@ -103,6 +104,7 @@ def build_app(settings: Settings, stages: Sequence[str]) -> faust.App:
             deadletter=deadletter,
             classifier=load_classifier(),
             urgency=UrgencyRules(),
+            locations=LocationFinder(),
         )
     if "route" in stages:
         route_stage.register(

@@ -16,6 +16,7 @@ from kafka import KafkaConsumer, TopicPartition
 
 from enrich.classifier import KeywordClassifier
 from enrich.enrich import enrich_messages
+from enrich.locations import LocationFinder
 from enrich.urgency import UrgencyRules
 from ingest.events import Message
 from ingest.normalise import load_own_accounts, normalise
@@ -124,6 +125,7 @@ def indexed(es: Elasticsearch, alias: str) -> dict[str, dict[str, Any]]:
 
 
 URGENCY = UrgencyRules()
+LOCATIONS = LocationFinder()
 
 
 def expected_routing(lines: list[str], pseudonym_key: str) -> dict[str, Message]:
@@ -138,7 +140,7 @@ def expected_routing(lines: list[str], pseudonym_key: str) -> dict[str, Message]
             )
         except NormaliseError:
             continue
-        for message in enrich_messages(messages, KeywordClassifier(), URGENCY):
+        for message in enrich_messages(messages, KeywordClassifier(), URGENCY, LOCATIONS):
             if message.enrichment is not None:
                 message = message.model_copy(update={"routing": route(message, rules, "x")})
             out[message.message_id] = message

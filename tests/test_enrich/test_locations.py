@@ -1,0 +1,21 @@
+"""Places from the municipality's gazetteer, found case-insensitively, with house numbers."""
+
+from enrich.locations import LocationFinder
+
+FINDER = LocationFinder()
+
+
+def test_street_with_house_number_and_neighbourhood() -> None:
+    text = "Lantaarnpaal kapot op de kerkstraat 14 in De Horst"
+    found = [(loc.text, loc.label) for loc in FINDER.find(text)]
+    assert found == [("kerkstraat 14", "STREET"), ("De Horst", "NEIGHBOURHOOD")]
+    first = FINDER.find(text)[0]
+    assert text[first.start : first.end] == "kerkstraat 14"  # type: ignore[index]
+
+
+def test_messages_without_places_and_batches_keep_order() -> None:
+    results = FINDER.find_many(
+        ["Hoe vraag ik een paspoort aan?", "Vol bij het Stationsplein", "hoi"]
+    )
+    assert [len(r) for r in results] == [0, 1, 0]
+    assert results[1][0].text == "Stationsplein"
