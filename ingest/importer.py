@@ -16,8 +16,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ingest.deadletter import DeadLetter
+from ingest.normalise import normalise
 from ingest.raw import RawRecord
-from ingest.registry import NormaliseContext, NormaliseError, get_normaliser
+from ingest.registry import NormaliseContext, NormaliseError
 
 __all__ = ["ImportResult", "check_records", "read_records"]
 
@@ -71,17 +72,7 @@ def check_records(
     seen: set[tuple[str, str]] = set()
     for number, record in records:
         try:
-            payload = json.loads(record.body)
-            messages = get_normaliser(record.source)(payload, context)
-        except json.JSONDecodeError as exc:
-            _reject(
-                result,
-                number,
-                record,
-                f"malformed JSON: {exc.msg} at column {exc.colno}",
-                "JSONDecodeError",
-            )
-            continue
+            messages = normalise(record, context)  # the same check the normalise stage makes
         except NormaliseError as exc:
             _reject(result, number, record, str(exc), "NormaliseError")
             continue

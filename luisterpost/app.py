@@ -118,16 +118,11 @@ def build_app(settings: Settings, stages: Sequence[str]) -> faust.App:
             topic_prefix=settings.topic_prefix,
         )
     if "index" in stages:
-        api_key = (
-            settings.elasticsearch_api_key.get_secret_value()
-            if settings.elasticsearch_api_key
-            else None
-        )
         index_stage.register(
             app,
             routed=topic(names.routed),
             deadletter=deadletter,
-            client=lambda: async_client(settings.es_url, api_key),
+            client=lambda: async_client(settings.es_url, settings.es_api_key),
             names=IndexNames(settings.index_prefix),
             batch_size=settings.index_batch_size,
             batch_seconds=settings.index_batch_seconds,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +20,7 @@ from ingest.registry import NormaliseContext
 from luisterpost.errors import LuisterpostError
 from luisterpost.services import LocalServices
 from luisterpost.settings import Settings, get_settings
+from luisterpost.topics import TopicNames
 
 __all__ = ["app", "main"]
 
@@ -43,7 +45,6 @@ SAMPLE = Path(__file__).resolve().parent.parent / "ingest" / "samples" / "venneb
 
 
 def _local(settings: Settings) -> LocalServices:
-
     return LocalServices(
         settings.noida_data_dir, settings.local_kafka_port, settings.local_elasticsearch_port
     )
@@ -82,7 +83,7 @@ def services_down() -> None:
 @services_app.command("status")
 def services_status() -> None:
     """Show whether Kafka and Elasticsearch answer."""
-    from luisterpost.services import wait_for_port
+    from luisterpost.services import elasticsearch_ready, wait_for_port
 
     settings = get_settings()
     if settings.uses_local_services:
@@ -91,9 +92,7 @@ def services_status() -> None:
     else:
         host, _, port = settings.kafka_servers.split(",")[0].rpartition(":")
         kafka_ok = wait_for_port(host, int(port), 2)
-        from luisterpost.services import _es_ready
-
-        es_ok = _es_ready(settings.es_url)
+        es_ok = elasticsearch_ready(settings.es_url)
     mark = {True: "[green]up[/]", False: "[red]down[/]"}
     console.print(f"Kafka         {settings.kafka_servers}  {mark[kafka_ok]}")
     console.print(f"Elasticsearch {settings.es_url}  {mark[es_ok]}")
@@ -101,26 +100,26 @@ def services_status() -> None:
         raise typer.Exit(1)
 
 
-def _ensure_topics(settings: Settings) -> None:
+def _ensure_topics(settings: Settings) -> TopicNames:
+    """Create missing topics; return the names (a missing topic would auto-create with one partition)."""
     from luisterpost.app import topic_names
     from luisterpost.kafka_admin import ensure_topics
     from route.rules import load_rules
 
-    rules = load_rules(settings.routing_rules)
-    specs = topic_names(settings, rules).specs(settings.partitions)
-    ensure_topics(settings.kafka_servers, specs, settings.replication_factor)
+    names = topic_names(settings, load_rules(settings.routing_rules))
+    ensure_topics(
+        settings.kafka_servers, names.specs(settings.partitions), settings.replication_factor
+    )
+    return names
 
 
 def _ensure_index(settings: Settings) -> None:
     from route.index.elasticsearch import ensure_templates, sync_client
     from route.index.names import IndexNames
 
-    api_key = (
-        settings.elasticsearch_api_key.get_secret_value()
-        if settings.elasticsearch_api_key
-        else None
+    ensure_templates(
+        sync_client(settings.es_url, settings.es_api_key), IndexNames(settings.index_prefix)
     )
-    ensure_templates(sync_client(settings.es_url, api_key), IndexNames(settings.index_prefix))
 
 
 def _setup(settings: Settings) -> None:
@@ -203,11 +202,8 @@ def _import(settings: Settings, file: Path, source: str | None) -> ImportResult:
 
     from ingest.importer import ImportResult, check_records, read_records
     from ingest.replay import send_dead_letters, send_records
-    from luisterpost.app import topic_names
-    from route.rules import load_rules
 
-    _ensure_topics(settings)  # sending to a missing topic would auto-create it with one partition
-    names = topic_names(settings, load_rules(settings.routing_rules))
+    names = _ensure_topics(settings)
     total = sum(1 for _ in read_records(file, source))
     result = ImportResult()
     with Progress(console=console) as progress:
@@ -242,12 +238,9 @@ def ingest_serve(
 
     from ingest.http import IngestSecrets, create_app
     from ingest.publisher import KafkaPublisher
-    from luisterpost.app import topic_names
-    from route.rules import load_rules
 
     settings = get_settings()
-    _ensure_topics(settings)
-    names = topic_names(settings, load_rules(settings.routing_rules))
+    names = _ensure_topics(settings)
 
     def secret(value: SecretStr | None) -> str | None:
         return value.get_secret_value() if value is not None else None
@@ -292,7 +285,9 @@ def wait(timeout: Annotated[float, typer.Option(help="seconds")] = 600) -> None:
     _wait(get_settings(), timeout)
 
 
-def _wait(settings: Settings, timeout: float) -> None:
+def _wait(
+    settings: Settings, timeout: float, check_alive: Callable[[], None] = lambda: None
+) -> None:
     from rich.progress import Progress
 
     from luisterpost.app import topic_names
@@ -305,6 +300,7 @@ def _wait(settings: Settings, timeout: float) -> None:
         peak = [0]
 
         def show(lag: dict[str, int]) -> None:
+            check_alive()
             backlog = sum(lag.values())
             peak[0] = max(peak[0], backlog)
             progress.update(
@@ -331,12 +327,7 @@ def _summary(settings: Settings) -> None:
     from route.index.elasticsearch import sync_client
     from route.index.names import IndexNames
 
-    api_key = (
-        settings.elasticsearch_api_key.get_secret_value()
-        if settings.elasticsearch_api_key
-        else None
-    )
-    es = sync_client(settings.es_url, api_key)
+    es = sync_client(settings.es_url, settings.es_api_key)
     alias = IndexNames(settings.index_prefix).messages_alias
     es.indices.refresh(index=alias)
     render_summary(fetch_summary(es, alias), console)

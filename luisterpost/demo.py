@@ -92,13 +92,10 @@ class WorkerProcess:
 def run_demo(settings: Settings, file: Path, timeout: float, console: Console) -> None:
     """Start what is needed, replay ``file``, wait until indexed, print the summary."""
     from luisterpost import cli
-    from luisterpost.services import LocalServices
 
     console.rule("[bold]Luisterpost demo")
     if settings.uses_local_services:
-        local = LocalServices(
-            settings.noida_data_dir, settings.local_kafka_port, settings.local_elasticsearch_port
-        )
+        local = cli._local(settings)
         local.up()
         console.print(
             f"[green]✔[/] local Kafka {local.kafka_servers} and Elasticsearch {local.elasticsearch_url} (noida-db)"
@@ -107,26 +104,19 @@ def run_demo(settings: Settings, file: Path, timeout: float, console: Console) -
         console.print(
             f"using external Kafka {settings.kafka_servers} and Elasticsearch {settings.es_url}"
         )
-    cli._setup(settings)
+    names = cli._ensure_topics(settings)
+    cli._ensure_index(settings)
     console.print("[green]✔[/] topics and index template in place")
 
     worker = WorkerProcess(settings.state_dir, settings.metrics_port)
     worker.start()
-    worker.wait_ready(f"{settings.topic_prefix}.raw")
+    worker.wait_ready(names.raw)
     console.print(
         f"[green]✔[/] workers started (log: {worker.log_path}, metrics: http://127.0.0.1:{settings.metrics_port}/metrics)"
     )
     try:
         cli._import(settings, file, None)
-        started = time.monotonic()
-        while True:
-            worker.check_alive()
-            try:
-                cli._wait(settings, timeout=min(30.0, timeout))
-                break
-            except ServiceError:
-                if time.monotonic() - started > timeout:
-                    raise
+        cli._wait(settings, timeout, check_alive=worker.check_alive)
     finally:
         worker.stop()
     console.print("[green]✔[/] workers stopped")

@@ -13,7 +13,7 @@ from kafka.errors import KafkaError, TopicAlreadyExistsError
 from luisterpost.errors import ServiceError
 from luisterpost.topics import TopicSpec
 
-__all__ = ["consumer_lag", "ensure_topics"]
+__all__ = ["LagProbe", "consumer_lag", "ensure_topics"]
 
 log = logging.getLogger(__name__)
 
@@ -51,19 +51,24 @@ def ensure_topics(servers: str, specs: Iterable[TopicSpec], replication_factor: 
         admin.close()
 
 
-def consumer_lag(servers: str, group: str, topics: Iterable[str]) -> dict[str, int]:
-    """Records not yet committed by the group, per topic (all partitions summed)."""
-    admin = _admin(servers)
-    consumer = KafkaConsumer(
-        bootstrap_servers=servers, client_id="luisterpost-lag", enable_auto_commit=False
-    )
-    try:
-        committed = admin.list_group_offsets(group).get(group, {})
+class LagProbe:
+    """Reads a group's lag again and again over one admin client and one consumer."""
+
+    def __init__(self, servers: str, group: str) -> None:
+        self.group = group
+        self._admin = _admin(servers)
+        self._consumer = KafkaConsumer(
+            bootstrap_servers=servers, client_id="luisterpost-lag", enable_auto_commit=False
+        )
+
+    def read(self, topics: Iterable[str]) -> dict[str, int]:
+        """Records not yet committed by the group, per topic (all partitions summed)."""
+        committed = self._admin.list_group_offsets(self.group).get(self.group, {})
         lag: dict[str, int] = {}
         for topic in topics:
-            partitions = consumer.partitions_for_topic(topic) or set()
+            partitions = self._consumer.partitions_for_topic(topic) or set()
             tps = [TopicPartition(topic, p) for p in partitions]
-            ends = consumer.end_offsets(tps) if tps else {}
+            ends = self._consumer.end_offsets(tps) if tps else {}
             total = 0
             for tp in tps:
                 meta = committed.get(tp)
@@ -71,6 +76,19 @@ def consumer_lag(servers: str, group: str, topics: Iterable[str]) -> dict[str, i
                 total += max(0, ends.get(tp, 0) - done)
             lag[topic] = total
         return lag
-    finally:
-        consumer.close()
-        admin.close()
+
+    def close(self) -> None:
+        self._consumer.close()
+        self._admin.close()
+
+    def __enter__(self) -> LagProbe:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+
+def consumer_lag(servers: str, group: str, topics: Iterable[str]) -> dict[str, int]:
+    """One reading of the group's lag per topic."""
+    with LagProbe(servers, group) as probe:
+        return probe.read(topics)

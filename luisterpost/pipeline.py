@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 
 from luisterpost.errors import ServiceError
-from luisterpost.kafka_admin import consumer_lag
+from luisterpost.kafka_admin import LagProbe
 
 __all__ = ["wait_until_drained"]
 
@@ -27,15 +27,16 @@ def wait_until_drained(
     """
     deadline = time.monotonic() + timeout
     zero_readings = 0
-    while True:
-        lag = consumer_lag(servers, group, topics)
-        if on_poll:
-            on_poll(lag)
-        zero_readings = zero_readings + 1 if sum(lag.values()) == 0 else 0
-        if zero_readings >= 2:
-            return
-        if time.monotonic() > deadline:
-            raise ServiceError(
-                f"the pipeline did not finish within {timeout:.0f}s; backlog per topic: {lag}"
-            )
-        time.sleep(interval)
+    with LagProbe(servers, group) as probe:
+        while True:
+            lag = probe.read(topics)
+            if on_poll:
+                on_poll(lag)
+            zero_readings = zero_readings + 1 if sum(lag.values()) == 0 else 0
+            if zero_readings >= 2:
+                return
+            if time.monotonic() > deadline:
+                raise ServiceError(
+                    f"the pipeline did not finish within {timeout:.0f}s; backlog per topic: {lag}"
+                )
+            time.sleep(interval)

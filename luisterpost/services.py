@@ -19,7 +19,7 @@ from pathlib import Path
 
 from luisterpost.errors import ServiceError
 
-__all__ = ["LocalServices", "ServiceState", "noida_binary", "wait_for_port"]
+__all__ = ["LocalServices", "ServiceState", "elasticsearch_ready", "noida_binary", "wait_for_port"]
 
 
 def noida_binary() -> str:
@@ -46,7 +46,7 @@ def wait_for_port(host: str, port: int, timeout: float) -> bool:
     return False
 
 
-def _es_ready(url: str) -> bool:
+def elasticsearch_ready(url: str) -> bool:
     try:
         with urllib.request.urlopen(f"{url}/_cluster/health", timeout=2) as response:
             return bool(response.status == 200)
@@ -97,7 +97,7 @@ class LocalServices:
 
     def state(self) -> ServiceState:
         kafka = wait_for_port(self.host, self.kafka_port, 0.3)
-        return ServiceState(kafka=kafka, elasticsearch=_es_ready(self.elasticsearch_url))
+        return ServiceState(kafka=kafka, elasticsearch=elasticsearch_ready(self.elasticsearch_url))
 
     def up(self, timeout: float = 60) -> ServiceState:
         """Start both services (a no-op when they already answer) and wait until they do."""

@@ -76,6 +76,10 @@ class Settings(BaseSettings):
         return self.elasticsearch_url or f"http://127.0.0.1:{self.local_elasticsearch_port}"
 
     @property
+    def es_api_key(self) -> str | None:
+        return self.elasticsearch_api_key.get_secret_value() if self.elasticsearch_api_key else None
+
+    @property
     def noida_data_dir(self) -> Path:
         return self.state_dir / "noida"
 
