@@ -28,6 +28,8 @@ __all__ = [
     "Enrichment",
     "Location",
     "Message",
+    "Response",
+    "ResponseUpdate",
     "Routing",
     "content_fingerprint",
     "conversation_id_for",
@@ -138,6 +140,26 @@ class Routing(BaseModel):
     alert: Alert | None = None
 
 
+class Response(BaseModel):
+    """How and when an inbound message was first answered; kept by conversation tracking."""
+
+    answered: bool
+    first_reply_id: str | None = None
+    first_reply_at: datetime | None = None
+    wall_minutes: float | None = None
+    """Clock minutes from receipt to the first reply."""
+    business_minutes: float | None = None
+    """Of those, the minutes inside the department's office hours."""
+    service_level: str
+    """Name of the service-level rule that applies (channel and urgency decide)."""
+    service_level_minutes: int
+    service_level_clock: Literal["wall", "business"]
+    due_at: datetime
+    """When the service level runs out; unanswered after this means overdue."""
+    within_service_level: bool | None = None
+    """Set once answered; None while unanswered (overdue is ``due_at`` in the past)."""
+
+
 class Message(BaseModel):
     """A message from or to a resident on any channel, in one canonical shape."""
 
@@ -167,6 +189,10 @@ class Message(BaseModel):
     """The author deleted it on the platform: text and attachments are emptied (AVG/GDPR)."""
     enrichment: Enrichment | None = None
     routing: Routing | None = None
+    response: Response | None = None
+    """Inbound only: first response time and service level, kept up to date in the index."""
+    answers: list[str] = Field(default_factory=list)
+    """Outbound only: ids of the inbound messages this reply was the first response to."""
 
     @field_validator("received_at", "ingested_at")
     @classmethod
@@ -222,3 +248,29 @@ class Message(BaseModel):
     @classmethod
     def from_json(cls, data: bytes | str) -> Message:
         return cls.model_validate_json(data)
+
+
+class ResponseUpdate(BaseModel):
+    """An in-place change to an indexed message: its first response, or what a reply answered.
+
+    Conversation tracking emits these on the routed topic, keyed like the messages they change,
+    so they always follow the message itself; the indexer applies them as partial updates.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["response-update"] = "response-update"
+    message_id: str
+    conversation_id: str
+    received_at: datetime
+    """The changed message's receipt time: it chooses the monthly index that holds it."""
+    response: Response | None = None
+    answers: list[str] | None = None
+
+    @field_validator("received_at")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        return to_utc(value)
+
+    def to_json(self) -> bytes:
+        return self.model_dump_json(exclude_none=True).encode()

@@ -114,6 +114,14 @@ def build_app(settings: Settings, stages: Sequence[str]) -> faust.App:
             alerts=topic(names.alerts),
             departments={d: topic(names.department(d)) for d in rules.departments},
             deadletter=deadletter,
+            conversations_changelog=app.topic(
+                names.conversations_changelog,
+                key_type=str,
+                value_type=str,
+                key_serializer="json",
+                value_serializer="json",
+                partitions=settings.partitions,
+            ),
             rules=rules,
             topic_prefix=settings.topic_prefix,
         )

@@ -52,12 +52,27 @@ class TopicNames:
         return f"{self.prefix}.alerts.urgent"
 
     @property
+    def alert_events(self) -> str:
+        """Acks and the alert stage's own escalate/delivered/failed events, keyed by conversation."""
+        return f"{self.prefix}.alerts.events"
+
+    @property
+    def alert_incidents_changelog(self) -> str:
+        """The alert stage's open-incidents table (compacted)."""
+        return f"{self.prefix}.state.alert-incidents-changelog"
+
+    @property
     def deadletter(self) -> str:
         return f"{self.prefix}.deadletter"
 
     @property
     def dedupe_changelog(self) -> str:
         return f"{self.prefix}.state.dedupe-changelog"
+
+    @property
+    def conversations_changelog(self) -> str:
+        """Conversation tracking state of the route stage (first responses)."""
+        return f"{self.prefix}.state.conversations-changelog"
 
     def department(self, department: str) -> str:
         return department_topic(self.prefix, department)
@@ -74,9 +89,16 @@ class TopicNames:
         specs = [TopicSpec(name, partitions, keep) for name in self.pipeline]
         specs += [TopicSpec(self.department(d), partitions, keep) for d in self.departments]
         specs.append(TopicSpec(self.alerts, partitions, keep))
+        specs.append(TopicSpec(self.alert_events, partitions, keep))
+        specs.append(
+            TopicSpec(self.alert_incidents_changelog, partitions, {"cleanup.policy": "compact"})
+        )
         # Dead letters wait for a person: keep them a month.
         specs.append(
             TopicSpec(self.deadletter, partitions, {"retention.ms": str(30 * 24 * 3600 * 1000)})
         )
         specs.append(TopicSpec(self.dedupe_changelog, partitions, {"cleanup.policy": "compact"}))
+        specs.append(
+            TopicSpec(self.conversations_changelog, partitions, {"cleanup.policy": "compact"})
+        )
         return specs

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ingest.events import Alert, Message, Routing
 from route.rules import Condition, RoutingConfig
 
-__all__ = ["department_topic", "route"]
+__all__ = ["condition_holds", "department_topic", "route"]
 
 
 def department_topic(prefix: str, department: str) -> str:
@@ -13,7 +13,8 @@ def department_topic(prefix: str, department: str) -> str:
     return f"{prefix}.dept.{department}"
 
 
-def _holds(condition: Condition, message: Message) -> bool:
+def condition_holds(condition: Condition, message: Message) -> bool:
+    """Whether an enriched message meets every field of a rule's condition."""
     enrichment = message.enrichment
     if enrichment is None:
         return False
@@ -39,7 +40,6 @@ def route(message: Message, config: RoutingConfig, topic_prefix: str) -> Routing
     """
     if message.enrichment is None:
         raise ValueError("cannot route a message without enrichment")
-    office_hours = config.calendar.is_open(message.received_at)
     department, rule = (
         config.topics.get(message.enrichment.topic, config.default_department),
         "topic",
@@ -47,9 +47,10 @@ def route(message: Message, config: RoutingConfig, topic_prefix: str) -> Routing
     if message.enrichment.topic not in config.topics:
         rule = "default"
     for override in config.overrides:
-        if override.active and _holds(override.when, message):
+        if override.active and condition_holds(override.when, message):
             department, rule = override.department, override.name
             break
+    office_hours = config.calendar_for(department).is_open(message.received_at)
     return Routing(
         department=department,
         department_topic=department_topic(topic_prefix, department),

@@ -9,6 +9,7 @@ import re
 from datetime import date
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -16,7 +17,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from ingest.events import CHANNELS, INTENTS, TOPICS, URGENCIES
 from route.office_hours import OfficeHours
 
-__all__ = ["DEFAULT_RULES", "Condition", "Override", "RoutingConfig", "RulesError", "load_rules"]
+__all__ = [
+    "DEFAULT_RULES",
+    "Condition",
+    "Override",
+    "RoutingConfig",
+    "RulesError",
+    "ServiceLevel",
+    "load_rules",
+]
 
 DEFAULT_RULES = Path(__file__).parent / "rules" / "departments.yaml"
 _DEPARTMENT_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,48}$")
@@ -106,6 +115,16 @@ class AlertPolicy(BaseModel):
         return _check_members(v, URGENCIES, "urgency")
 
 
+class DepartmentHours(BaseModel):
+    """A department's own opening hours; what it leaves out comes from the general calendar."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    weekly: dict[int, list[str]] | None = None
+    closed_days: list[date] = Field(default_factory=list)
+    """Closing days on top of the general ones."""
+
+
 class OfficeHoursConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -113,6 +132,7 @@ class OfficeHoursConfig(BaseModel):
     weekly: dict[int, list[str]]
     public_holidays: str | None = "NL"
     closed_days: list[date] = Field(default_factory=list)
+    departments: dict[str, DepartmentHours] = Field(default_factory=dict)
 
     @field_validator("timezone")
     @classmethod
@@ -120,6 +140,24 @@ class OfficeHoursConfig(BaseModel):
         if v != "Europe/Amsterdam":
             raise ValueError("only Europe/Amsterdam is supported: local fields are computed in it")
         return v
+
+
+class ServiceLevel(BaseModel):
+    """How soon an inbound message must be answered, for the messages its condition picks."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str
+    description: str = ""
+    when: Condition | None = None
+    """None: the catch-all, which must come last."""
+    minutes: int = Field(gt=0)
+    clock: Literal["wall", "business"] = "business"
+    """'business' counts only the department's office hours; 'wall' counts every minute."""
+
+
+def _default_service_levels() -> list[ServiceLevel]:
+    return [ServiceLevel(name="default", minutes=8 * 60, clock="business")]
 
 
 class RoutingConfig(BaseModel):
@@ -132,6 +170,7 @@ class RoutingConfig(BaseModel):
     overrides: list[Override] = Field(default_factory=list)
     alerts: AlertPolicy = Field(default_factory=AlertPolicy)
     office_hours: OfficeHoursConfig
+    service_levels: list[ServiceLevel] = Field(default_factory=_default_service_levels)
 
     @model_validator(mode="after")
     def _consistent(self) -> RoutingConfig:
@@ -143,6 +182,7 @@ class RoutingConfig(BaseModel):
         named = {"default_department": [self.default_department]}
         named |= {f"topics.{t}": [d] for t, d in self.topics.items()}
         named |= {f"overrides.{o.name}": [o.department] for o in self.overrides}
+        named |= {f"office_hours.departments.{d}": [d] for d in self.office_hours.departments}
         for where, depts in named.items():
             for dept in depts:
                 if dept not in self.departments:
@@ -153,12 +193,37 @@ class RoutingConfig(BaseModel):
         names = [o.name for o in self.overrides]
         if len(names) != len(set(names)):
             raise ValueError("override names must be unique")
+        levels = self.service_levels
+        if not levels or levels[-1].when is not None:
+            raise ValueError("service_levels: the last rule must have no 'when' (the catch-all)")
+        if any(level.when is None for level in levels[:-1]):
+            raise ValueError("service_levels: only the last rule may leave out 'when'")
+        level_names = [level.name for level in levels]
+        if len(level_names) != len(set(level_names)):
+            raise ValueError("service level names must be unique")
         return self
 
     @cached_property
     def calendar(self) -> OfficeHours:
+        """The general (webcare) office hours."""
         oh = self.office_hours
         return OfficeHours.from_config(oh.weekly, oh.public_holidays, oh.closed_days)
+
+    @cached_property
+    def _department_calendars(self) -> dict[str, OfficeHours]:
+        oh = self.office_hours
+        return {
+            dept: OfficeHours.from_config(
+                own.weekly if own.weekly is not None else oh.weekly,
+                oh.public_holidays,
+                [*oh.closed_days, *own.closed_days],
+            )
+            for dept, own in oh.departments.items()
+        }
+
+    def calendar_for(self, department: str) -> OfficeHours:
+        """A department's office hours: its own where configured, else the general ones."""
+        return self._department_calendars.get(department, self.calendar)
 
 
 def load_rules(path: Path | None = None) -> RoutingConfig:
@@ -170,7 +235,8 @@ def load_rules(path: Path | None = None) -> RoutingConfig:
     try:
         data = yaml.safe_load(path.read_text())
         config = RoutingConfig.model_validate(data)
-        _ = config.calendar  # parse the office hours now, not on the first message
+        # Parse the office hours now, not on the first message.
+        _ = config.calendar, config._department_calendars
         return config
     except (OSError, yaml.YAMLError) as exc:
         raise RulesError(f"{path}: cannot read routing rules: {exc}") from None

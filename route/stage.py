@@ -1,18 +1,28 @@
-"""The route stage's faust agent: department topics, urgent alerts, and the routed stream."""
+"""The route stage's faust agent: department topics, urgent alerts, conversation tracking.
+
+Every routed message also passes through conversation tracking (``route.responses``), whose
+state is a faust Table keyed by conversation id, so it survives restarts and rebalances. The
+agent writes the completed message and then any in-place updates (a reply answering earlier
+messages) to the routed topic, under the conversation's key, so the indexer sees them in order.
+"""
 
 from __future__ import annotations
 
+import json
 import logging
 import time
+from collections import Counter as Tally
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge, Histogram
 from pydantic import ValidationError
 
 from ingest.deadletter import dead_letter_for
 from ingest.events import Direction, Message
 from ingest.metrics import DEAD_LETTERS, STAGE_ERRORS, STAGE_MESSAGES, STAGE_SECONDS
+from route.responses import Conversation, respond
 from route.router import route
 from route.rules import RoutingConfig
 
@@ -31,6 +41,23 @@ OUT_OF_HOURS = Counter(
 ALERTS = Counter(
     "luisterpost_alerts_raised_total", "Urgent alerts raised", ["department", "severity"]
 )
+FIRST_RESPONSE = Histogram(
+    "luisterpost_first_response_minutes",
+    "Wall-clock minutes from an inbound message to the municipality's first reply",
+    ["channel", "department"],
+    buckets=(5, 15, 30, 60, 120, 240, 480, 960, 1440, 2880, 4320, 10080),
+)
+UNANSWERED = Gauge(
+    "luisterpost_unanswered_messages",
+    "Inbound messages without a reply yet (conversations on this worker's partitions)",
+    ["department", "urgency"],
+)
+OVERDUE = Gauge(
+    "luisterpost_unanswered_overdue_messages",
+    "Unanswered inbound messages past their service level's due time",
+    ["department", "urgency"],
+)
+BACKLOG_INTERVAL_SECONDS = 15.0
 
 
 def register(
@@ -41,10 +68,20 @@ def register(
     alerts: Any,
     departments: Mapping[str, Any],
     deadletter: Any,
+    conversations_changelog: Any,
     rules: RoutingConfig,
     topic_prefix: str,
 ) -> None:
-    """Attach the route agent to the faust app."""
+    """Attach the route agent and its conversation table to the faust app."""
+    # Keyed like the enriched topic (conversation id), so each key lives in its partition.
+    conversations = app.Table(
+        "conversations",
+        default=None,
+        key_type=str,
+        value_type=str,
+        partitions=enriched.partitions,
+        changelog_topic=conversations_changelog,
+    )
 
     @app.agent(enriched, name="route.departments")
     async def route_agent(stream: Any) -> None:
@@ -56,12 +93,16 @@ def register(
                     message = message.model_copy(
                         update={"routing": route(message, rules, topic_prefix)}
                     )
+                stored = conversations.get(message.conversation_id)
+                conversation = Conversation.from_json(_state(stored))
+                outcome = respond(conversation, message, rules)
             except (ValidationError, ValueError) as exc:
                 STAGE_ERRORS.labels("route", type(exc).__name__).inc()
                 DEAD_LETTERS.labels("route").inc()
                 record = dead_letter_for("route", f"cannot route: {exc}", type(exc).__name__, event)
                 await deadletter.send(value=record.to_json())
                 continue
+            message = outcome.message
             payload = message.to_json()
             routing = message.routing
             if routing is not None and message.enrichment is not None:
@@ -78,5 +119,57 @@ def register(
                     await alerts.send(key=event.key, value=payload)
                     ALERTS.labels(routing.department, routing.alert.severity).inc()
             await routed.send(key=event.key, value=payload)
+            for update in outcome.updates:
+                await routed.send(key=event.key, value=update.to_json())
+            for entry in outcome.newly_answered:
+                minutes = _minutes_between(entry.received_at, entry.answered_at)
+                FIRST_RESPONSE.labels(entry.channel, entry.department).observe(minutes)
+            # Send first, remember second: a crash in between repeats the work, which gives the
+            # same documents (see route.responses), instead of losing it.
+            new_state = _with_partition(conversation.to_json(), event.message.partition)
+            if new_state != stored:
+                conversations[message.conversation_id] = new_state
             STAGE_MESSAGES.labels("route", message.channel, message.direction.value).inc()
             STAGE_SECONDS.labels("route").observe(time.perf_counter() - started)
+
+    @app.timer(interval=BACKLOG_INTERVAL_SECONDS)
+    async def unanswered_backlog() -> None:
+        """Recount the unanswered backlog of the partitions this worker owns right now."""
+        topic = enriched.get_topic_name()
+        mine = {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == topic}
+        now = datetime.now(UTC)
+        waiting: Tally[tuple[str, str]] = Tally()
+        overdue: Tally[tuple[str, str]] = Tally()
+        for _, stored in list(conversations.items()):
+            partition, state = _partition_of(stored)
+            if partition not in mine:
+                continue  # a standby copy: its active owner counts it
+            for entry in Conversation.from_json(state).unanswered():
+                waiting[entry.department, entry.urgency] += 1
+                if datetime.fromisoformat(entry.due_at) < now:
+                    overdue[entry.department, entry.urgency] += 1
+        for gauge, tally in ((UNANSWERED, waiting), (OVERDUE, overdue)):
+            gauge.clear()
+            for (department, urgency), count in tally.items():
+                gauge.labels(department, urgency).set(count)
+
+
+def _with_partition(state: str, partition: int) -> str:
+    # The partition travels with the state so the backlog count can skip standby copies.
+    return json.dumps({"p": partition, "s": state}, separators=(",", ":"))
+
+
+def _partition_of(stored: str) -> tuple[int, str]:
+    wrapper = json.loads(stored)
+    return int(wrapper["p"]), str(wrapper["s"])
+
+
+def _state(stored: str | None) -> str | None:
+    return None if stored is None else _partition_of(stored)[1]
+
+
+def _minutes_between(start: str, end: str | None) -> float:
+    if end is None:
+        return 0.0
+    elapsed = datetime.fromisoformat(end) - datetime.fromisoformat(start)
+    return max(elapsed.total_seconds() / 60, 0.0)

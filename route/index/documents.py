@@ -2,15 +2,36 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ingest.events import Message
+from ingest.events import Message, ResponseUpdate
 from route.index.names import IndexNames
 
-__all__ = ["BulkOutcome", "index_action", "sort_bulk_items", "tombstone_action"]
+__all__ = [
+    "BulkOutcome",
+    "index_action",
+    "merge_actions",
+    "parse_routed",
+    "sort_bulk_items",
+    "tombstone_action",
+    "update_action",
+]
+
+
+def parse_routed(data: bytes) -> Message | ResponseUpdate:
+    """A record of the routed topic: a whole message, or an in-place update of one.
+
+    :raises pydantic.ValidationError: neither shape.
+    :raises ValueError: not JSON.
+    """
+    if json.loads(data).get("kind") == ResponseUpdate.model_fields["kind"].default:
+        return ResponseUpdate.model_validate_json(data)
+    return Message.from_json(data)
+
 
 # Worth retrying: the cluster is busy or briefly unavailable, not the document's fault.
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
@@ -47,6 +68,33 @@ def tombstone_action(message: Message, index: str, indexed_at: datetime) -> dict
             "indexed_at": indexed_at.isoformat(),
         },
     }
+
+
+def update_action(
+    update: ResponseUpdate, names: IndexNames, indexed_at: datetime
+) -> dict[str, Any]:
+    """A partial update of an indexed message, in the month index its receipt time chose."""
+    doc = update.model_dump(mode="json", include={"response", "answers"}, exclude_none=True)
+    doc["indexed_at"] = indexed_at.isoformat()
+    return {
+        "_op_type": "update",
+        "_index": names.messages_index(update.received_at),
+        "_id": update.message_id,
+        "doc": doc,
+    }
+
+
+def merge_actions(earlier: dict[str, Any], later: dict[str, Any]) -> dict[str, Any]:
+    """One action for two writes of the same document within a batch, the later one winning.
+
+    A whole document replaces anything before it; an update applies on top of what is pending,
+    so a message and the response that follows it in one batch become one complete document.
+    """
+    if later["_op_type"] == "index":
+        return later
+    if earlier["_op_type"] == "index":
+        return {**earlier, "_source": {**earlier["_source"], **later["doc"]}}
+    return {**earlier, "doc": {**earlier["doc"], **later["doc"]}}
 
 
 @dataclass

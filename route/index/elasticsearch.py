@@ -31,8 +31,20 @@ def ensure_templates(es: Elasticsearch, names: IndexNames) -> None:
     """Install (or update) the index template; indices are created from it on first write.
 
     The read alias comes with the template, so every dated index joins it automatically.
+    Indices that already exist get the template's new fields too (mappings only grow), so an
+    upgrade does not leave older months refusing the documents' new fields.
     """
+    template = messages_template(names)
     try:
-        es.indices.put_index_template(name=names.messages_template, **messages_template(names))
+        es.indices.put_index_template(name=names.messages_template, **template)
     except (ApiError, TransportError) as exc:
         raise IndexSetupError(f"cannot install the index template: {exc}") from None
+    try:
+        existing = list(es.indices.get(index=names.messages_pattern, allow_no_indices=True))
+        if existing:
+            mappings = template["template"]["mappings"]
+            es.indices.put_mapping(index=",".join(existing), properties=mappings["properties"])
+    except (ApiError, TransportError) as exc:
+        raise IndexSetupError(
+            f"cannot add the template's fields to the existing indices: {exc}"
+        ) from None

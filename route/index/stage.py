@@ -18,16 +18,27 @@ from prometheus_client import Counter, Histogram
 from pydantic import ValidationError
 
 from ingest.deadletter import dead_letter_for
-from ingest.events import Message
+from ingest.events import Message, ResponseUpdate
 from ingest.metrics import DEAD_LETTERS, STAGE_ERRORS, STAGE_MESSAGES, STAGE_SECONDS
-from route.index.documents import index_action, sort_bulk_items, tombstone_action
+from route.index.documents import (
+    index_action,
+    merge_actions,
+    parse_routed,
+    sort_bulk_items,
+    tombstone_action,
+    update_action,
+)
 from route.index.names import IndexNames
 
 __all__ = ["is_retrying", "register"]
 
 log = logging.getLogger(__name__)
 
-INDEXED = Counter("luisterpost_indexed_total", "Documents written to Elasticsearch", ["direction"])
+INDEXED = Counter(
+    "luisterpost_indexed_total",
+    "Documents written to Elasticsearch (direction 'update': response times set in place)",
+    ["direction"],
+)
 BULK_RETRIES = Counter(
     "luisterpost_index_retries_total", "Bulk attempts that had to be retried", ["reason"]
 )
@@ -86,32 +97,44 @@ def register(
         global _retrying
         async for events in stream.take_events(batch_size, within=batch_seconds):
             started = time.perf_counter()
-            pending: dict[str, tuple[Any, dict[str, Any], Message]] = {}
+            pending: dict[str, tuple[Any, dict[str, Any], Message | ResponseUpdate]] = {}
             for event in events:
                 try:
-                    message = Message.from_json(event.value)
-                except ValidationError as exc:
-                    STAGE_ERRORS.labels("index", "ValidationError").inc()
+                    record = parse_routed(event.value)
+                except (ValidationError, ValueError) as exc:
+                    STAGE_ERRORS.labels("index", type(exc).__name__).inc()
                     DEAD_LETTERS.labels("index").inc()
-                    reason = f"not a canonical message: {exc.errors()[0]['msg']}"
+                    detail = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else exc
+                    reason = f"not a canonical message or update: {detail}"
                     await deadletter.send(
-                        value=dead_letter_for("index", reason, "ValidationError", event).to_json()
+                        value=dead_letter_for("index", reason, type(exc).__name__, event).to_json()
                     )
                     continue
-                # A later copy of the same message in one batch wins (it is the newer one).
-                pending[message.message_id] = (
-                    event,
-                    index_action(message, names, datetime.now(UTC)),
-                    message,
-                )
+                now = datetime.now(UTC)
+                if isinstance(record, Message):
+                    action = index_action(record, names, now)
+                else:
+                    action = update_action(record, names, now)
+                earlier = pending.get(record.message_id)
+                if earlier is not None:
+                    # Same document twice in one batch: one write, the later record winning.
+                    action = merge_actions(earlier[1], action)
+                    if isinstance(earlier[2], Message) and isinstance(record, ResponseUpdate):
+                        record = earlier[2]
+                pending[record.message_id] = (event, action, record)
             backoff = 0.5
             while pending:
                 try:
-                    deleted = [i for i, (_, _, m) in pending.items() if m.deleted]
+                    deleted = [
+                        i
+                        for i, (_, _, m) in pending.items()
+                        if isinstance(m, Message) and m.deleted
+                    ]
                     if deleted:
                         found = await _locate(es, names.messages_alias, deleted)
                         for message_id, index in found.items():
                             event, _, message = pending[message_id]
+                            assert isinstance(message, Message)
                             action = tombstone_action(message, index, datetime.now(UTC))
                             pending[message_id] = (event, action, message)
                     items = await _bulk(es, [action for _, action, _ in pending.values()])
@@ -124,9 +147,12 @@ def register(
                     continue
                 outcome = sort_bulk_items(items)
                 for doc_id in outcome.indexed:
-                    _, _, message = pending.pop(doc_id)
-                    INDEXED.labels(message.direction.value).inc()
-                    STAGE_MESSAGES.labels("index", message.channel, message.direction.value).inc()
+                    _, _, written = pending.pop(doc_id)
+                    if isinstance(written, ResponseUpdate):
+                        INDEXED.labels("update").inc()
+                        continue
+                    INDEXED.labels(written.direction.value).inc()
+                    STAGE_MESSAGES.labels("index", written.channel, written.direction.value).inc()
                 for doc_id, reason in outcome.rejected.items():
                     event, _, _ = pending.pop(doc_id)
                     STAGE_ERRORS.labels("index", "rejected").inc()

@@ -1,7 +1,17 @@
 from datetime import UTC, datetime
 
-from ingest.events import Author, Direction, Message
-from route.index.documents import index_action, sort_bulk_items, tombstone_action
+import pytest
+from pydantic import ValidationError
+
+from ingest.events import Author, Direction, Message, ResponseUpdate
+from route.index.documents import (
+    index_action,
+    merge_actions,
+    parse_routed,
+    sort_bulk_items,
+    tombstone_action,
+    update_action,
+)
 from route.index.names import IndexNames, messages_template
 
 
@@ -71,3 +81,37 @@ def test_tombstone_empties_the_message_in_the_index_that_holds_it() -> None:
     assert action["_id"] == removal.message_id
     assert action["doc"]["text"] == "" and action["doc"]["deleted"] is True
     assert "received_at" not in action["doc"]  # when it arrived stays as it was
+
+
+def _update(message_id: str, received_at: datetime, **fields: object) -> ResponseUpdate:
+    return ResponseUpdate(
+        message_id=message_id, conversation_id="c", received_at=received_at, **fields
+    )
+
+
+def test_response_update_targets_the_month_of_the_message_it_changes() -> None:
+    update = _update("m1", datetime(2026, 10, 30, tzinfo=UTC), answers=["q1"])
+    action = update_action(update, IndexNames("lp"), datetime(2026, 12, 2, tzinfo=UTC))
+    assert action["_op_type"] == "update"
+    assert action["_index"] == "lp-messages-2026.10"
+    assert action["doc"]["answers"] == ["q1"] and "response" not in action["doc"]
+
+
+def test_routed_records_parse_as_message_or_update() -> None:
+    update = _update("m1", datetime(2026, 10, 30, tzinfo=UTC), answers=[])
+    assert isinstance(parse_routed(update.to_json()), ResponseUpdate)
+    with pytest.raises(ValidationError):
+        parse_routed(b'{"kind": "response-update"}')
+    with pytest.raises(ValueError, match="Expecting value"):
+        parse_routed(b"not json")
+
+
+def test_a_message_and_its_update_in_one_batch_become_one_document() -> None:
+    whole = {"_op_type": "index", "_index": "i", "_id": "m", "_source": {"text": "t", "a": 1}}
+    update = {"_op_type": "update", "_index": "i", "_id": "m", "doc": {"a": 2, "b": 3}}
+    later_update = {"_op_type": "update", "_index": "i", "_id": "m", "doc": {"b": 4}}
+    merged = merge_actions(merge_actions(whole, update), later_update)
+    assert merged["_op_type"] == "index"
+    assert merged["_source"] == {"text": "t", "a": 2, "b": 4}
+    assert merge_actions(update, later_update)["doc"] == {"a": 2, "b": 4}
+    assert merge_actions(update, whole) is whole

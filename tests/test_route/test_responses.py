@@ -1,0 +1,204 @@
+"""Conversation tracking: which reply answers which message, response times, service levels."""
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from ingest.events import Author, Direction, Enrichment, Message, ResponseUpdate
+from route.responses import Conversation, Outcome, respond, service_level_for
+from route.router import route
+from route.rules import load_rules
+
+RULES = load_rules()
+MONDAY_10 = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # Monday 10:00 in Amsterdam
+SATURDAY_23 = datetime(2026, 11, 28, 22, 0, tzinfo=UTC)  # Saturday 23:00 in Amsterdam
+
+
+def inbound(
+    pid: str, at: datetime, *, urgency: str = "normaal", channel: str = "twitter"
+) -> Message:
+    base = Message.create(
+        channel=channel,  # type: ignore[arg-type]
+        platform_message_id=pid,
+        platform_conversation_id="thread",
+        direction=Direction.INBOUND,
+        author=Author(pseudonym="resident"),
+        text="de lantaarnpaal is kapot",
+        received_at=at,
+        ingested_at=at,
+        source="export/v1",
+    )
+    enrichment = Enrichment(
+        topic="wegen-verkeer",
+        urgency=urgency,  # type: ignore[arg-type]
+        intent="melding",
+        topic_score=0.9,
+        urgency_score=0.9,
+        intent_score=0.9,
+        classifier="test",
+    )
+    enriched = base.model_copy(update={"enrichment": enrichment})
+    return enriched.model_copy(update={"routing": route(enriched, RULES, "lp")})
+
+
+def reply(pid: str, at: datetime, *, channel: str = "twitter", to: str | None = None) -> Message:
+    return Message.create(
+        channel=channel,  # type: ignore[arg-type]
+        platform_message_id=pid,
+        platform_conversation_id="thread",
+        direction=Direction.OUTBOUND,
+        author=Author(pseudonym="gemeente", is_municipality=True),
+        text="Dank voor je melding, we pakken het op.",
+        received_at=at,
+        ingested_at=at,
+        source="export/v1",
+        reply_to_platform_id=to,
+    )
+
+
+def test_unanswered_message_gets_its_service_level_and_due_time() -> None:
+    conv = Conversation()
+    out = respond(conv, inbound("q", MONDAY_10), RULES)
+    response = out.message.response
+    assert response is not None and not response.answered
+    assert response.service_level == "chat-2-kantooruren"
+    # Two office hours after Monday 10:00 is Monday 12:00 local (11:00 UTC).
+    assert response.due_at == datetime(2026, 11, 23, 11, 0, tzinfo=UTC)
+    assert response.within_service_level is None
+    assert out.updates == [] and conv.unanswered()
+
+
+def test_reply_answers_earlier_messages_of_the_conversation_in_place() -> None:
+    conv = Conversation()
+    first = respond(conv, inbound("q1", MONDAY_10), RULES).message
+    second = respond(conv, inbound("q2", MONDAY_10 + timedelta(minutes=10)), RULES).message
+    out = respond(conv, reply("r", MONDAY_10 + timedelta(minutes=45)), RULES)
+
+    assert out.message.answers == sorted([first.message_id, second.message_id])
+    by_id = {u.message_id: u for u in out.updates}
+    assert by_id[first.message_id].response is not None
+    r1 = by_id[first.message_id].response
+    assert r1 is not None and r1.answered and r1.wall_minutes == 45 and r1.business_minutes == 45
+    assert r1.within_service_level is True
+    r2 = by_id[second.message_id].response
+    assert r2 is not None and r2.wall_minutes == 35
+    # Updates name the index month of the message they change, not of the reply.
+    assert by_id[first.message_id].received_at == MONDAY_10
+    assert not conv.unanswered()
+    assert sorted(e.message_id for e in [first, second]) == [u.message_id for u in out.updates]
+
+
+def test_saturday_night_message_answered_monday_counts_business_minutes_only() -> None:
+    conv = Conversation()
+    respond(conv, inbound("q", SATURDAY_23), RULES)
+    monday_0900 = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+    out = respond(conv, reply("r", monday_0900), RULES)
+    response = out.updates[0].response
+    assert response is not None
+    assert response.wall_minutes == 34 * 60  # Sat 23:00 -> Mon 09:00
+    assert response.business_minutes == 30  # Mon 08:30 -> 09:00
+    assert response.within_service_level is True  # 30 of 120 office minutes
+
+
+def test_late_reply_days_later_misses_the_service_level() -> None:
+    conv = Conversation()
+    respond(conv, inbound("q", MONDAY_10, channel="webform"), RULES)
+    out = respond(conv, reply("r", MONDAY_10 + timedelta(days=3), channel="webform"), RULES)
+    response = out.updates[0].response
+    assert response is not None and response.service_level == "standaard-1-werkdag"
+    assert response.business_minutes == 3 * 8 * 60
+    assert response.within_service_level is False
+
+
+def test_spoed_uses_the_wall_clock() -> None:
+    conv = Conversation()
+    message = respond(conv, inbound("q", SATURDAY_23, urgency="spoed"), RULES).message
+    assert message.response is not None
+    assert message.response.service_level_clock == "wall"
+    assert message.response.due_at == SATURDAY_23 + timedelta(hours=1)
+    out = respond(conv, reply("r", SATURDAY_23 + timedelta(minutes=50)), RULES)
+    assert out.updates[0].response is not None
+    assert out.updates[0].response.within_service_level is True
+    assert out.updates[0].response.business_minutes == 0
+
+
+def test_reply_processed_before_the_message_it_answers() -> None:
+    conv = Conversation()
+    early = respond(conv, reply("r", MONDAY_10 + timedelta(minutes=20)), RULES)
+    assert early.message.answers == [] and early.updates == []
+    out = respond(conv, inbound("q", MONDAY_10), RULES)
+    assert out.message.response is not None and out.message.response.wall_minutes == 20
+    assert [u.answers for u in out.updates] == [[out.message.message_id]]
+    assert len(out.newly_answered) == 1
+
+
+def test_an_earlier_reply_processed_later_becomes_the_first_response() -> None:
+    conv = Conversation()
+    question = respond(conv, inbound("q", MONDAY_10), RULES).message
+    late = respond(conv, reply("r2", MONDAY_10 + timedelta(hours=2)), RULES).message
+    out = respond(conv, reply("r1", MONDAY_10 + timedelta(minutes=15)), RULES)
+    responses = [u.response for u in out.updates if u.response is not None]
+    assert responses[0].first_reply_id == out.message.message_id
+    assert responses[0].wall_minutes == 15
+    # The later reply no longer claims the message.
+    answers = {u.message_id: u.answers for u in out.updates if u.answers is not None}
+    assert answers == {late.message_id: []}
+    assert out.message.answers == [question.message_id]
+
+
+def test_reply_before_a_message_does_not_answer_it() -> None:
+    conv = Conversation()
+    respond(conv, reply("r", MONDAY_10), RULES)
+    out = respond(conv, inbound("q", MONDAY_10 + timedelta(minutes=5)), RULES)
+    assert out.message.response is not None and not out.message.response.answered
+
+
+def _index_after(outcomes: list[Outcome]) -> dict[str, dict[str, Any]]:
+    """What the index holds after writing each outcome in order (documents, then updates)."""
+    index: dict[str, dict[str, Any]] = {}
+    for outcome in outcomes:
+        index[outcome.message.message_id] = outcome.message.model_dump(mode="json")
+        for update in outcome.updates:
+            index[update.message_id].update(update.model_dump(mode="json", exclude_none=True))
+    return index
+
+
+@pytest.mark.parametrize("order", [("q", "r"), ("r", "q")])
+def test_redelivery_leaves_the_same_index(order: tuple[str, str]) -> None:
+    messages = {"q": inbound("q", MONDAY_10), "r": reply("r", MONDAY_10 + timedelta(minutes=7))}
+    conv = Conversation()
+    first = [respond(conv, messages[k], RULES) for k in order]
+    state = conv.to_json()
+    # At-least-once: both are delivered again after a crash, with the state already stored.
+    again = [respond(conv, messages[k], RULES) for k in order]
+    assert conv.to_json() == state
+    assert _index_after(first + again) == _index_after(first)
+    assert all(o.newly_answered == [] for o in again)
+    answered = _index_after(first)[messages["q"].message_id]["response"]
+    assert answered["answered"] is True and answered["wall_minutes"] == 7
+
+
+def test_state_round_trips_through_json() -> None:
+    conv = Conversation()
+    respond(conv, inbound("q", MONDAY_10), RULES)
+    respond(conv, reply("r", MONDAY_10 + timedelta(minutes=3)), RULES)
+    restored = Conversation.from_json(conv.to_json())
+    assert restored == conv
+    assert Conversation.from_json(None) == Conversation()
+
+
+def test_updates_serialise_without_empty_fields() -> None:
+    conv = Conversation()
+    respond(conv, inbound("q", MONDAY_10), RULES)
+    update = respond(conv, reply("r", MONDAY_10 + timedelta(minutes=3)), RULES).updates[0]
+    parsed = ResponseUpdate.model_validate_json(update.to_json())
+    assert parsed == update and b'"answers"' not in update.to_json()
+
+
+def test_service_level_rules_pick_the_first_match() -> None:
+    assert service_level_for(inbound("a", MONDAY_10, urgency="spoed"), RULES).name == "spoed-1-uur"
+    assert service_level_for(inbound("b", MONDAY_10, urgency="hoog"), RULES).name == "hoog-4-uur"
+    assert service_level_for(inbound("c", MONDAY_10, channel="app"), RULES).name == (
+        "standaard-1-werkdag"
+    )
