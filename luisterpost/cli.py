@@ -21,6 +21,7 @@ from luisterpost.errors import LuisterpostError
 from luisterpost.services import LocalServices
 from luisterpost.settings import Settings, get_settings
 from luisterpost.topics import TopicNames
+from route.report.cli import report_app
 
 __all__ = ["app", "main"]
 
@@ -40,6 +41,7 @@ ingest_app = typer.Typer(no_args_is_help=True, help="Channel ingest: webhooks an
 app.add_typer(services_app, name="services")
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(rules_app, name="rules")
+app.add_typer(report_app, name="report")
 
 SAMPLE = Path(__file__).resolve().parent.parent / "ingest" / "samples" / "vennebroek-4-weeks.jsonl"
 

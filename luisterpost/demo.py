@@ -90,7 +90,7 @@ class WorkerProcess:
 
 
 def run_demo(settings: Settings, file: Path, timeout: float, console: Console) -> None:
-    """Start what is needed, replay ``file``, wait until indexed, print the summary."""
+    """Start what is needed, replay ``file``, wait until indexed, print the summary and gaps."""
     from luisterpost import cli
 
     console.rule("[bold]Luisterpost demo")
@@ -122,6 +122,10 @@ def run_demo(settings: Settings, file: Path, timeout: float, console: Console) -
     console.print("[green]✔[/] workers stopped")
     console.rule("[bold]What came in")
     cli._summary(settings)
+    from route.report.cli import write_gap_report
+
+    report = write_gap_report(settings)
+    console.print(f"[green]✔[/] gap report (open in a browser): {report.resolve()}")
     console.rule("[bold]Where to look next")
     console.print(
         f"• search the messages: curl '{settings.es_url}/{settings.index_prefix}-messages/_search?q=enrichment.urgency:spoed&pretty'\n"
