@@ -168,3 +168,31 @@ def test_response_times_in_the_index_and_the_gap_report(
     assert "Out-of-hours gap report" in result.stdout
     page = out.read_text()
     assert "<svg" in page and "Median wait" in page and page.count("<tr><th>") >= 14
+
+
+def test_a_reply_after_a_worker_restart_still_finds_its_message(
+    pipeline_env: dict[str, str], tmp_path: Path
+) -> None:
+    """Conversation state lives in a changelogged table: a new worker process recovers it."""
+    env = pipeline_env
+    prefix = env["LUISTERPOST_TOPIC_PREFIX"]
+    question = said("q", "q", "Wanneer wordt de kerstboom opgehaald?", "2026-11-16T10:00:00+01:00")
+    write_jsonl(tmp_path / "question.jsonl", [question])
+    write_jsonl(tmp_path / "reply.jsonl", [answered("q-r", "q", "2026-11-17T10:00:00+01:00")])
+    for batch in ("question", "reply"):
+        workers = Workers(env, tmp_path)
+        workers.start_ready(["all"], f"{prefix}.raw")
+        try:
+            cli(env, "replay", str(tmp_path / f"{batch}.jsonl"))
+            cli(env, "wait", "--timeout", "150")
+            workers.assert_alive()
+        finally:
+            workers.stop()
+
+    es = Elasticsearch(env["ELASTICSEARCH_URL"])
+    docs = {d["platform_message_id"]: d for d in indexed(es, f"{prefix}-messages").values()}
+    response = docs["q"]["response"]
+    assert response["answered"] is True
+    assert response["first_reply_id"] == docs["q-r"]["message_id"]
+    assert (response["wall_minutes"], response["business_minutes"]) == (24 * 60, 8 * 60)
+    assert response["within_service_level"] is False  # 8 office hours > 2
