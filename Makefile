@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test unit integration samples model eval format stop status clean
+.PHONY: install system-deps run test unit integration samples model eval bench-alerts format stop status clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,7 +20,10 @@ install: $(STAMP) ## create .venv with the project and its tools
 run: install ## start Kafka + Elasticsearch (noida-db), the workers, replay the sample data, print a summary
 	$(BIN)/luisterpost run
 
-test: install ## lint, type-check, unit and integration tests (starts its own services on free ports)
+system-deps: ## Debian packages for the observability tests (prometheus, alertmanager), only when missing
+	@sh deploy/system-deps.sh
+
+test: install system-deps ## lint, type-check, unit and integration tests (starts its own services on free ports)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
@@ -34,6 +37,9 @@ integration: install
 
 model: install ## train the spaCy classifier (enrich/config.cfg, fixed seed) into enrich/model/
 	$(BIN)/python -m enrich.train
+
+bench-alerts: install ## ingest-to-alert-delivery time at a steady background load (reports/bench-alerts.json)
+	$(BIN)/python -m route.oncall.bench
 
 eval: install ## per-class scores, macro-F1 and confusion matrices on the held-out test split
 	$(BIN)/python -m enrich.evaluate

@@ -8,8 +8,8 @@ several (``luisterpost worker STAGE``) without losing their position.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from datetime import UTC, datetime
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
 
 import faust
 
@@ -33,7 +33,7 @@ __all__ = ["STAGES", "build_app", "topic_names"]
 
 log = logging.getLogger(__name__)
 
-STAGES = ("normalise", "enrich", "route", "index")
+STAGES = ("normalise", "enrich", "route", "index", "alert")
 
 
 def topic_names(settings: Settings, rules: RoutingConfig) -> TopicNames:
@@ -135,4 +135,44 @@ def build_app(settings: Settings, stages: Sequence[str]) -> faust.App:
             batch_size=settings.index_batch_size,
             batch_seconds=settings.index_batch_seconds,
         )
+    if "alert" in stages:
+        _register_alert_stage(app, settings, rules, names, topic, deadletter)
     return app
+
+
+def _register_alert_stage(
+    app: faust.App,
+    settings: Settings,
+    rules: RoutingConfig,
+    names: TopicNames,
+    topic: Callable[[str], faust.TopicT],
+    deadletter: faust.TopicT,
+) -> None:
+    from route.oncall import stage as alert_stage
+    from route.oncall.config import load_oncall
+    from route.oncall.delivery import receivers_from
+    from route.oncall.index import AlertIndexNames
+
+    oncall = load_oncall(settings.oncall_rules)
+    oncall.check_departments(set(rules.departments))
+    alert_stage.register(
+        app,
+        alerts=topic(names.alerts),
+        events=topic(names.alert_events),
+        changelog=app.topic(
+            names.alert_incidents_changelog,
+            key_type=str,
+            value_type=str,
+            key_serializer="json",
+            value_serializer="json",
+            partitions=settings.partitions,
+        ),
+        deadletter=deadletter,
+        config=oncall,
+        calendar=rules.calendar,
+        receivers=receivers_from(settings.alertmanager_url, settings.alert_webhook_urls),
+        es_client=lambda: async_client(settings.es_url, settings.es_api_key),
+        index_names=AlertIndexNames(settings.index_prefix),
+        tick_seconds=settings.alert_tick_seconds,
+        retry_base=timedelta(seconds=settings.alert_retry_seconds),
+    )

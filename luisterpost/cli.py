@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 from pydantic import SecretStr
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from ingest.importer import ImportResult
@@ -21,6 +22,7 @@ from luisterpost.errors import LuisterpostError
 from luisterpost.services import LocalServices
 from luisterpost.settings import Settings, get_settings
 from luisterpost.topics import TopicNames
+from route.oncall.cli import oncall_app
 from route.report.cli import report_app
 
 __all__ = ["app", "main"]
@@ -42,6 +44,9 @@ app.add_typer(services_app, name="services")
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(rules_app, name="rules")
 app.add_typer(report_app, name="report")
+app.add_typer(oncall_app, name="oncall")
+kibana_app = typer.Typer(no_args_is_help=True, help="Kibana dashboards (saved objects).")
+app.add_typer(kibana_app, name="kibana")
 
 SAMPLE = Path(__file__).resolve().parent.parent / "ingest" / "samples" / "vennebroek-4-weeks.jsonl"
 
@@ -118,10 +123,11 @@ def _ensure_topics(settings: Settings) -> TopicNames:
 def _ensure_index(settings: Settings) -> None:
     from route.index.elasticsearch import ensure_templates, sync_client
     from route.index.names import IndexNames
+    from route.oncall.index import AlertIndexNames, ensure_alerts_template
 
-    ensure_templates(
-        sync_client(settings.es_url, settings.es_api_key), IndexNames(settings.index_prefix)
-    )
+    es = sync_client(settings.es_url, settings.es_api_key)
+    ensure_templates(es, IndexNames(settings.index_prefix))
+    ensure_alerts_template(es, AlertIndexNames(settings.index_prefix))
 
 
 def _setup(settings: Settings) -> None:
@@ -156,7 +162,7 @@ def worker(
     chosen = list(STAGES) if not stages or stages == ["all"] else stages
     faust_app = build_app(settings, chosen)
     _ensure_topics(settings)
-    if "index" in chosen:
+    if "index" in chosen or "alert" in chosen:
         _ensure_index(settings)
     port = metrics_port if metrics_port is not None else settings.metrics_port
     try:
@@ -363,15 +369,66 @@ def rules_check(path: Annotated[Path | None, typer.Argument()] = None) -> None:
     )
 
 
+@kibana_app.command("import")
+def kibana_import(
+    url: Annotated[str | None, typer.Option(help="Kibana URL (LUISTERPOST_KIBANA_URL)")] = None,
+    file: Annotated[Path | None, typer.Option(help="saved objects (NDJSON)")] = None,
+) -> None:
+    """Import the data view, Lens views, urgent-messages search and dashboard (overwrites)."""
+    from luisterpost.kibana import SAVED_OBJECTS, import_saved_objects, read_saved_objects
+
+    settings = get_settings()
+    key = settings.kibana_api_key.get_secret_value() if settings.kibana_api_key else None
+    target = url or settings.kibana_url
+    report = import_saved_objects(target, read_saved_objects(file or SAVED_OBJECTS), key)
+    console.print(f"[green]✔[/] {report.success_count} saved objects imported into {target}")
+
+
+@app.command()
+def retention(
+    months: Annotated[
+        int | None, typer.Option(min=1, help="months kept (LUISTERPOST_RETENTION_MONTHS)")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option(help="only show what would be deleted")] = False,
+    ilm: Annotated[
+        bool, typer.Option(help="real Elasticsearch: install and attach the ILM policy instead")
+    ] = False,
+) -> None:
+    """Delete monthly message indices older than the retention (the current month always stays)."""
+    from route.index.elasticsearch import sync_client
+    from route.index.names import IndexNames
+    from route.index.retention import apply_retention, attach_ilm
+
+    settings = get_settings()
+    keep = months or settings.retention_months
+    es = sync_client(settings.es_url, settings.es_api_key)
+    names = IndexNames(settings.index_prefix)
+    if ilm:
+        attached = attach_ilm(es, names, keep)
+        console.print(
+            f"[green]✔[/] ILM policy {names.prefix}-messages-retention ({keep} months) on "
+            f"{len(attached)} indices"
+        )
+        return
+    plan = apply_retention(es, names, keep, datetime.now(UTC).date(), dry_run)
+    verb = "would delete" if dry_run else "deleted"
+    for name in plan.delete:
+        console.print(f"{verb} {name}")
+    console.print(
+        f"[green]✔[/] keeping {len(plan.keep)} monthly indices from {plan.oldest_kept_month:%Y-%m}"
+        f" ({keep} months); {verb} {len(plan.delete)}"
+    )
+
+
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         app()
     except LuisterpostError as exc:
-        err.print(f"[red]error:[/] {exc}")
+        err.print(f"[red]error:[/] {escape(str(exc))}")
         sys.exit(1)
     except (
         ValueError
     ) as exc:  # invalid configuration files raise ValueError subclasses with a reason
-        err.print(f"[red]error:[/] {exc}")
+        err.print(f"[red]error:[/] {escape(str(exc))}")
         sys.exit(1)

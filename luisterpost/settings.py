@@ -57,10 +57,28 @@ class Settings(BaseSettings):
     """Comma-separated API keys for POST /api/v1/messages (one per app or form)."""
     ingest_max_body_bytes: int = 1024 * 1024
 
+    oncall_rules: Path | None = None
+    """On-call roster and alert policy (default: route/rules/oncall.yaml)."""
+    alertmanager_url: str | None = None
+    """Prometheus Alertmanager base URL (alerts go to its /api/v2/alerts); unset: not used."""
+    alert_webhooks: SecretStr | None = None
+    """Comma-separated Slack/Teams/Mattermost-compatible webhook URLs (they hold secrets)."""
+    oncall_api_keys: SecretStr | None = None
+    """Comma-separated keys for POST /api/v1/alerts/{id}/ack; unset: the endpoint answers 503."""
+    alert_tick_seconds: float = 1.0
+    alert_retry_seconds: float = 2.0
+    """First delivery retry delay; doubles per failure up to five minutes."""
+
     metrics_port: int = 9464
     faust_store: str = "memory://"
     index_batch_size: int = 500
     index_batch_seconds: float = 1.0
+
+    kibana_url: str = "http://127.0.0.1:5601"
+    kibana_api_key: SecretStr | None = None
+    """For `luisterpost kibana import`; an API key allowed to manage saved objects."""
+    retention_months: int = Field(default=13, ge=1)
+    """Months of messages kept; `luisterpost retention` deletes older monthly indices."""
 
     @property
     def uses_local_services(self) -> bool:
@@ -78,6 +96,11 @@ class Settings(BaseSettings):
     @property
     def es_api_key(self) -> str | None:
         return self.elasticsearch_api_key.get_secret_value() if self.elasticsearch_api_key else None
+
+    @property
+    def alert_webhook_urls(self) -> list[str]:
+        raw = self.alert_webhooks.get_secret_value() if self.alert_webhooks else ""
+        return [url.strip() for url in raw.split(",") if url.strip()]
 
     @property
     def noida_data_dir(self) -> Path:

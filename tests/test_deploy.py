@@ -48,3 +48,20 @@ def test_dockerfile_copies_every_package() -> None:
     dockerfile = (DEPLOY / "Dockerfile").read_text()
     for package in ("luisterpost", "ingest", "enrich", "route"):
         assert f"COPY {package} ./{package}" in dockerfile
+
+
+def test_prometheus_loads_the_alert_rules_that_compose_mounts() -> None:
+    config = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())
+    assert config["rule_files"] == ["rules/luisterpost.yml"]
+    assert (DEPLOY / "prometheus" / "rules" / "luisterpost.yml").exists()
+    assert "./prometheus/rules:/etc/prometheus/rules:ro" in SERVICES["prometheus"]["volumes"]
+
+
+def test_kibana_objects_are_imported_once_kibana_is_healthy() -> None:
+    setup = SERVICES["kibana-setup"]
+    assert setup["command"] == ["luisterpost", "kibana", "import"]
+    assert setup["depends_on"] == {"kibana": {"condition": "service_healthy"}}
+    assert setup["environment"]["LUISTERPOST_KIBANA_URL"] == "http://kibana:5601"
+    assert "healthcheck" in SERVICES["kibana"]
+    dockerfile = (DEPLOY / "Dockerfile").read_text()
+    assert "COPY deploy/kibana ./deploy/kibana" in dockerfile  # the import's default file

@@ -43,6 +43,12 @@ BULK_RETRIES = Counter(
     "luisterpost_index_retries_total", "Bulk attempts that had to be retried", ["reason"]
 )
 BULK_SECONDS = Histogram("luisterpost_index_bulk_seconds", "Duration of one bulk request")
+PIPELINE_SECONDS = Histogram(
+    "luisterpost_pipeline_latency_seconds",
+    "From ingest (webhook or import) to the message being searchable in the index",
+    ["channel"],
+    buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800),
+)
 MAX_BACKOFF_SECONDS = 30.0
 _retrying = False
 
@@ -152,6 +158,8 @@ def register(
                         INDEXED.labels("update").inc()
                         continue
                     INDEXED.labels(written.direction.value).inc()
+                    latency = (datetime.now(UTC) - written.ingested_at).total_seconds()
+                    PIPELINE_SECONDS.labels(written.channel).observe(max(latency, 0.0))
                     STAGE_MESSAGES.labels("index", written.channel, written.direction.value).inc()
                 for doc_id, reason in outcome.rejected.items():
                     event, _, _ = pending.pop(doc_id)

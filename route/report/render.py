@@ -31,6 +31,15 @@ def _minutes(value: float | None) -> str:
     return f"{value / 1440:.1f} d"
 
 
+def _compact(value: float) -> str:
+    """Minutes in a heatmap cell: 45m, 5h, 3d."""
+    if value < 60:
+        return f"{value:.0f}m"
+    if value < 48 * 60:
+        return f"{value / 60:.0f}h"
+    return f"{value / 1440:.0f}d"
+
+
 def _share(value: float | None) -> str:
     return "–" if value is None else f"{value:.0%}"
 
@@ -108,20 +117,21 @@ def _heatmap(
         tds = []
         for hour, value in enumerate(row):
             shown = (
-                "" if value is None else (_minutes(value) if label == "wait" else f"{value:.0f}")
+                "" if value is None else (_compact(value) if label == "wait" else f"{value:.0f}")
             )
             css = "open" if (day, hour) in open_cells else ""
             tip = f"{DAYS[day]} {hour:02d}:00 – {shown or 'none'}"
             colour = _colour(value or 0.0, top, hue)
             tds.append(
                 f'<td class="{css}" style="background:{colour}" title="{escape(tip)}">'
-                f"{escape(shown if label != 'wait' else '')}</td>"
+                f"{escape(shown)}</td>"
             )
         rows.append(f"<tr><th>{DAYS[day]}</th>{''.join(tds)}</tr>")
     return (
         f"<h2>{escape(title)}</h2><table class='heat'><tr><th></th>{head}</tr>"
         f"{''.join(rows)}</table>"
-        "<p class='note'>Outlined cells are webcare office hours. Hover a cell for its value.</p>"
+        f"<p class='note'>Darkest cell: {escape(_minutes(top) if label == 'wait' else f'{top:.0f}')}. "
+        "Outlined cells are webcare office hours (Amsterdam time).</p>"
     )
 
 

@@ -1,0 +1,1 @@
+"""On-call alerting: roster, alert policy, incidents, delivery (Alertmanager, webhooks), escalation."""

@@ -1,0 +1,180 @@
+"""`make bench-alerts`: ingest-to-alert-delivery time under a steady background load.
+
+Starts its own noida-db (Kafka + Elasticsearch) on free ports, a webhook receiver, and one
+worker with every stage. Normal messages go onto the raw topic at a steady rate; between them,
+urgent ones carry a reference. Latency = webhook arrival - the moment the urgent message was
+put on the raw topic (the end of ingest). Prints p50/p90/p99/max and writes
+reports/bench-alerts.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from kafka import KafkaProducer
+from rich.console import Console
+from rich.table import Table
+
+from ingest.raw import RawRecord
+from luisterpost.readiness import wait_until_fetching
+from luisterpost.services import LocalServices
+
+__all__ = ["main", "percentiles"]
+
+_REF = re.compile(r"ref (U\d+)")
+URGENT = "Ik ruik gas in het trappenhuis van de flat aan de Kerkstraat, ref {ref}"
+NORMAL = "Wanneer wordt het grofvuil opgehaald in Beekdal? vraag {n}"
+
+
+def percentiles(values: list[float], ranks: tuple[int, ...] = (50, 90, 99)) -> dict[str, float]:
+    """Nearest-rank percentiles and the maximum (empty input: empty result)."""
+    if not values:
+        return {}
+    ordered = sorted(values)
+    out = {f"p{r}": ordered[max(0, -(-r * len(ordered) // 100) - 1)] for r in ranks}
+    out["max"] = ordered[-1]
+    return out
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _receiver(port: int, arrivals: dict[str, float]) -> None:
+    async def receive(request: web.Request) -> web.Response:
+        body = await request.json()
+        if request.headers.get("X-Luisterpost-Kind") == "raise":
+            match = _REF.search(body.get("text", ""))
+            if match:
+                arrivals.setdefault(match.group(1), time.time())
+        return web.json_response({"ok": True})
+
+    loop = asyncio.new_event_loop()
+    app = web.Application()
+    app.router.add_post("/hook", receive)
+    runner = web.AppRunner(app, access_log=None)
+    loop.run_until_complete(runner.setup())
+    loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
+    threading.Thread(target=loop.run_forever, daemon=True).start()
+
+
+def _record(pid: str, text: str) -> RawRecord:
+    now = datetime.now(UTC)
+    line = {"channel": "app", "id": pid, "author_id": f"bench-{pid}", "text": text,
+            "created_at": now.isoformat()}  # fmt: skip
+    return RawRecord(source="export/v1", received_at=now, body=json.dumps(line), origin="bench")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--seconds", type=float, default=60, help="load duration")
+    parser.add_argument("--rate", type=float, default=20, help="background messages per second")
+    parser.add_argument("--urgent-every", type=float, default=1.0, help="seconds between urgent")
+    parser.add_argument("--out", type=Path, default=Path("reports/bench-alerts.json"))
+    args = parser.parse_args()
+    console = Console()
+    work = Path(tempfile.mkdtemp(prefix="bench-alerts-"))
+    services = LocalServices(work / "noida", _free_port(), _free_port())
+    console.print(f"starting noida-db and a worker (logs in {work})")
+    services.up(timeout=60)
+    arrivals: dict[str, float] = {}
+    hook_port, metrics_port = _free_port(), _free_port()
+    _receiver(hook_port, arrivals)
+    env = {
+        **os.environ,
+        "KAFKA_BOOTSTRAP_SERVERS": services.kafka_servers,
+        "ELASTICSEARCH_URL": services.elasticsearch_url,
+        "LUISTERPOST_STATE_DIR": str(work / "state"),
+        "LUISTERPOST_PSEUDONYM_KEY": "bench-key",
+        "LUISTERPOST_ALERT_WEBHOOKS": f"http://127.0.0.1:{hook_port}/hook",
+    }
+    log = (work / "worker.log").open("wb")
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "luisterpost", "worker", "--metrics-port", str(metrics_port)],
+        env=env, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    sent: dict[str, float] = {}
+    try:
+        wait_until_fetching(metrics_port, "luisterpost.raw", 120)
+        wait_until_fetching(metrics_port, "luisterpost.alerts.urgent", 120)
+        producer = KafkaProducer(bootstrap_servers=services.kafka_servers, acks="all", linger_ms=5)
+        start = time.monotonic()
+        n = 0
+        next_urgent = start
+        while time.monotonic() - start < args.seconds:
+            tick = time.monotonic()
+            if tick >= next_urgent:
+                ref = f"U{len(sent):05d}"
+                record = _record(f"u-{ref}", URGENT.format(ref=ref))
+                producer.send(
+                    "luisterpost.raw", key=record.delivery_id.encode(), value=record.to_json()
+                ).get(10)
+                sent[ref] = time.time()
+                next_urgent += args.urgent_every
+            for _ in range(max(1, int(args.rate / 10))):
+                n += 1
+                record = _record(f"n-{n}", NORMAL.format(n=n))
+                producer.send(
+                    "luisterpost.raw", key=record.delivery_id.encode(), value=record.to_json()
+                )
+            time.sleep(max(0.0, 0.1 - (time.monotonic() - tick)))
+        producer.flush()
+        producer.close()
+        deadline = time.monotonic() + 60
+        while len(arrivals) < len(sent) and time.monotonic() < deadline:
+            time.sleep(0.5)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.wait(60)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+        services.down()
+    latencies = [arrivals[r] - sent[r] for r in sent if r in arrivals]
+    stats = percentiles(latencies)
+    table = Table(title="ingest → alert delivery (webhook), seconds", title_justify="left")
+    for column in ("urgent sent", "delivered", "background msg/s", "p50", "p90", "p99", "max"):
+        table.add_column(column, justify="right")
+    table.add_row(
+        str(len(sent)), str(len(latencies)), f"{args.rate:g}",
+        *(f"{stats.get(k, float('nan')):.3f}" for k in ("p50", "p90", "p99", "max")),
+    )  # fmt: skip
+    console.print(table)
+    report: dict[str, Any] = {
+        "measured_at": datetime.now(UTC).isoformat(),
+        "what": "seconds from the raw topic (end of ingest) to the webhook receiving the alert",
+        "duration_seconds": args.seconds,
+        "background_messages_per_second": args.rate,
+        "urgent_every_seconds": args.urgent_every,
+        "urgent_sent": len(sent),
+        "urgent_delivered": len(latencies),
+        "background_sent": n,
+        "latency_seconds": {k: round(v, 4) for k, v in stats.items()},
+        "alert_tick_seconds": float(os.environ.get("LUISTERPOST_ALERT_TICK_SECONDS", "1.0")),
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    console.print(f"written to {args.out}")
+    if len(latencies) < len(sent):
+        raise SystemExit(f"{len(sent) - len(latencies)} urgent messages were not delivered")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,258 @@
+"""Incident state and the events that change it: pure data and transitions, no I/O.
+
+One incident per conversation at a time (the Table key). Later urgent messages in the thread
+join it instead of paging again. State changes only in the alert stage's agents, from either a
+message on the alerts topic or an ``AlertEvent`` (ack, escalate, delivered, failed) on
+the alert-events topic; both are keyed by conversation, so both land on the incident's partition.
+Deliveries are part of the state: a delivery stays pending (and is retried) until a
+``delivered`` event says otherwise, so a crash repeats a delivery and never loses one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from datetime import datetime, timedelta
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from ingest.localtime import to_utc
+
+__all__ = [
+    "AlertEvent",
+    "Delivery",
+    "Incident",
+    "apply_event",
+    "conversation_of",
+    "due_deliveries",
+    "escalation_due",
+    "incident_id_for",
+    "retry_delay",
+]
+
+_INCIDENT_ID = re.compile(r"^(?P<conversation>[a-z]+-c-[0-9a-f]{24})-i-[0-9a-f]{10}$")
+MAX_RETRY = timedelta(minutes=5)
+
+Status = Literal["open", "acknowledged", "stale"]
+
+
+def incident_id_for(conversation_id: str, first_message_id: str) -> str:
+    """Stable: a replay of the same first message gives the same incident (and index doc)."""
+    digest = hashlib.sha256(first_message_id.encode()).hexdigest()[:10]
+    return f"{conversation_id}-i-{digest}"
+
+
+def conversation_of(incident_id: str) -> str:
+    """The conversation (Kafka key) an incident id belongs to.
+
+    :raises ValueError: if it is not an incident id.
+    """
+    match = _INCIDENT_ID.match(incident_id.strip())
+    if not match:
+        raise ValueError(
+            f"{incident_id!r} is not an alert id (expected '<channel>-c-<24 hex>-i-<10 hex>')"
+        )
+    return match.group("conversation")
+
+
+def retry_delay(attempts: int, base: timedelta) -> timedelta:
+    """Exponential backoff after ``attempts`` failures, capped at five minutes."""
+    return min(base * (2 ** max(attempts - 1, 0)), MAX_RETRY)
+
+
+class Delivery(BaseModel):
+    """One notice (raise, escalate-N, ack) to one receiver."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    receiver: str
+    kind: str
+    level: int
+    state: Literal["pending", "delivered", "cancelled"] = "pending"
+    attempts: int = 0
+    next_attempt_at: datetime
+    delivered_at: datetime | None = None
+    last_error: str | None = None
+
+    def idempotency_key(self, incident_id: str) -> str:
+        """Same for every attempt of this notice, so a receiver can drop repeats."""
+        return f"{incident_id}:{self.kind}"
+
+
+class Incident(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    incident_id: str
+    conversation_id: str
+    partition: int
+    """Partition of the alerts topic it came from: only that partition's owner acts on it."""
+    message_ids: list[str]
+    team: str
+    department: str
+    severity: Literal["critical", "warning"]
+    channel: str
+    responders: list[str]
+    """Escalation chain fixed when raised: level N goes to responders[N]."""
+    level: int = 0
+    status: Status
+    office_hours: bool
+    received_at: datetime
+    """When the first message of the incident was posted."""
+    raised_at: datetime
+    last_message_at: datetime
+    excerpt: str
+    location: str | None = None
+    link: str
+    delivered_at: datetime | None = None
+    acknowledged_at: datetime | None = None
+    acknowledged_by: str | None = None
+    escalated_at: datetime | None = None
+    escalate_at: datetime | None = None
+    deliveries: list[Delivery] = Field(default_factory=list)
+    version: int = 1
+    superseded: Incident | None = None
+    """The conversation's previous incident, kept until its final state is indexed."""
+
+    @property
+    def responder(self) -> str:
+        return self.responders[min(self.level, len(self.responders) - 1)]
+
+    @property
+    def minutes_to_ack(self) -> float | None:
+        if self.acknowledged_at is None:
+            return None
+        return round((self.acknowledged_at - self.raised_at).total_seconds() / 60, 3)
+
+    def bumped(self, **changes: object) -> Incident:
+        return self.model_copy(update={**changes, "version": self.version + 1})
+
+
+class AlertEvent(BaseModel):
+    """A change to an incident, published keyed by its conversation id."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["ack", "escalate", "delivered", "failed"]
+    incident_id: str
+    conversation_id: str = ""
+    at: datetime
+    by: str | None = None
+    level: int | None = None
+    receiver: str | None = None
+    delivery_kind: str | None = None
+    error: str | None = None
+    retry_at: datetime | None = None
+
+    @field_validator("at", "retry_at")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        return to_utc(value) if value is not None else None
+
+    @model_validator(mode="after")
+    def _conversation(self) -> AlertEvent:
+        conversation = conversation_of(self.incident_id)
+        if self.conversation_id and self.conversation_id != conversation:
+            raise ValueError(f"conversation_id does not match incident {self.incident_id}")
+        self.conversation_id = conversation
+        if self.kind == "escalate" and self.level is None:
+            raise ValueError("an escalate event needs a level")
+        if self.kind in ("delivered", "failed") and not (self.receiver and self.delivery_kind):
+            raise ValueError(f"a {self.kind} event needs receiver and delivery_kind")
+        return self
+
+    def to_json(self) -> bytes:
+        return self.model_dump_json(exclude_none=True).encode()
+
+
+def _notices(kind: str, level: int, receivers: list[str], at: datetime) -> list[Delivery]:
+    return [Delivery(receiver=r, kind=kind, level=level, next_attempt_at=at) for r in receivers]
+
+
+def apply_event(
+    incident: Incident,
+    event: AlertEvent,
+    receivers: list[str],
+    escalate_after: timedelta,
+    retry_base: timedelta,
+) -> tuple[Incident, str]:
+    """The incident after ``event`` and what happened, for logs and metrics.
+
+    Every event is idempotent: applied twice, the second is 'ignored'.
+    """
+    if event.incident_id != incident.incident_id:
+        return incident, "unknown-incident"
+    if event.kind == "ack":
+        if incident.status == "acknowledged":
+            return incident, "ignored"
+        deliveries = [
+            d.model_copy(update={"state": "cancelled"}) if d.state == "pending" else d
+            for d in incident.deliveries
+        ]
+        reached = sorted({d.receiver for d in deliveries if d.state == "delivered"})
+        deliveries += _notices("ack", incident.level, reached, event.at)
+        return incident.bumped(
+            status="acknowledged",
+            acknowledged_at=event.at,
+            acknowledged_by=event.by,
+            escalate_at=None,
+            deliveries=deliveries,
+        ), "acknowledged"
+    if event.kind == "escalate":
+        level = event.level or 0
+        if incident.status != "open" or level != incident.level + 1:
+            return incident, "ignored"
+        if level >= len(incident.responders):
+            return incident.bumped(escalate_at=None), "ignored"
+        last = level == len(incident.responders) - 1
+        return incident.bumped(
+            level=level,
+            escalated_at=event.at,
+            escalate_at=None if last else event.at + escalate_after,
+            deliveries=[
+                *incident.deliveries,
+                *_notices(f"escalate-{level}", level, receivers, event.at),
+            ],
+        ), "escalated"
+    if event.kind in ("delivered", "failed"):
+        matches = [
+            i
+            for i, d in enumerate(incident.deliveries)
+            if d.receiver == event.receiver and d.kind == event.delivery_kind
+        ]
+        if not matches:
+            return incident, "ignored"
+        i = matches[0]
+        d = incident.deliveries[i]
+        if d.state != "pending":
+            return incident, "ignored"
+        deliveries = list(incident.deliveries)
+        if event.kind == "delivered":
+            deliveries[i] = d.model_copy(update={"state": "delivered", "delivered_at": event.at})
+            first = incident.delivered_at
+            if d.kind == "raise" and (first is None or event.at < first):
+                first = event.at
+            return incident.bumped(deliveries=deliveries, delivered_at=first), "delivered"
+        attempts = d.attempts + 1
+        deliveries[i] = d.model_copy(
+            update={
+                "attempts": attempts,
+                "last_error": event.error,
+                "next_attempt_at": event.retry_at or event.at + retry_delay(attempts, retry_base),
+            }
+        )
+        return incident.bumped(deliveries=deliveries), "failed"
+    return incident, "ignored"
+
+
+def escalation_due(incident: Incident, now: datetime) -> int | None:
+    """The level to escalate to now, if an open incident waited too long for its ack."""
+    if incident.status != "open" or incident.escalate_at is None or now < incident.escalate_at:
+        return None
+    if incident.level + 1 >= len(incident.responders):
+        return None
+    return incident.level + 1
+
+
+def due_deliveries(incident: Incident, now: datetime) -> list[Delivery]:
+    return [d for d in incident.deliveries if d.state == "pending" and d.next_attempt_at <= now]
