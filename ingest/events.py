@@ -152,12 +152,14 @@ class Response(BaseModel):
     """Of those, the minutes inside the department's office hours."""
     service_level: str
     """Name of the service-level rule that applies (channel and urgency decide)."""
-    service_level_minutes: int
+    service_level_minutes: int | None
+    """None when no reply is expected (thanks, chit-chat): never overdue."""
     service_level_clock: Literal["wall", "business"]
-    due_at: datetime
+    due_at: datetime | None
     """When the service level runs out; unanswered after this means overdue."""
     within_service_level: bool | None = None
-    """Set once answered; None while unanswered (overdue is ``due_at`` in the past)."""
+    """Set once answered if a reply was expected; None while unanswered (overdue is
+    ``due_at`` in the past)."""
 
 
 class Message(BaseModel):

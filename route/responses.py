@@ -51,9 +51,10 @@ class InboundEntry:
     urgency: str
     channel: str
     level: str
-    level_minutes: int
+    level_minutes: int | None
     level_clock: str
-    due_at: str
+    due_at: str | None
+    """None when no reply is expected."""
     answered_by: str | None = None
     answered_at: str | None = None
 
@@ -71,7 +72,7 @@ def time_response(entry: InboundEntry, calendar: OfficeHours) -> Response:
         "service_level": entry.level,
         "service_level_minutes": entry.level_minutes,
         "service_level_clock": entry.level_clock,
-        "due_at": datetime.fromisoformat(entry.due_at),
+        "due_at": datetime.fromisoformat(entry.due_at) if entry.due_at else None,
     }
     if entry.answered_by is None or entry.answered_at is None:
         return Response(answered=False, **common)
@@ -85,7 +86,7 @@ def time_response(entry: InboundEntry, calendar: OfficeHours) -> Response:
         first_reply_at=answered,
         wall_minutes=round(wall, 2),
         business_minutes=round(business, 2),
-        within_service_level=spent <= entry.level_minutes,
+        within_service_level=None if entry.level_minutes is None else spent <= entry.level_minutes,
         **common,
     )
 
@@ -115,7 +116,8 @@ class Conversation:
         )
 
     def unanswered(self) -> list[InboundEntry]:
-        return [e for e in self.inbound.values() if e.answered_by is None]
+        """Messages that expect a reply and have none yet."""
+        return [e for e in self.inbound.values() if e.answered_by is None and e.due_at is not None]
 
     def _prune(self) -> None:
         if len(self.inbound) > MAX_ENTRIES:
@@ -185,11 +187,12 @@ def _inbound(
     if entry is None:
         level = service_level_for(message, config)
         received = message.received_at
-        due = (
-            calendar.add_business_minutes(received, level.minutes)
-            if level.clock == "business"
-            else received + timedelta(minutes=level.minutes)
-        )
+        if level.minutes is None:
+            due = None
+        elif level.clock == "business":
+            due = calendar.add_business_minutes(received, level.minutes)
+        else:
+            due = received + timedelta(minutes=level.minutes)
         entry = InboundEntry(
             received_at=received.isoformat(),
             department=department,
@@ -198,7 +201,7 @@ def _inbound(
             level=level.name,
             level_minutes=level.minutes,
             level_clock=level.clock,
-            due_at=due.isoformat(),
+            due_at=due.isoformat() if due else None,
         )
         # Out of order: a reply processed earlier may already answer this message.
         earliest = min(

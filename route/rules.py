@@ -151,7 +151,8 @@ class ServiceLevel(BaseModel):
     description: str = ""
     when: Condition | None = None
     """None: the catch-all, which must come last."""
-    minutes: int = Field(gt=0)
+    minutes: int | None = Field(gt=0)
+    """None: no reply is expected (thanks, chit-chat); such messages are never overdue."""
     clock: Literal["wall", "business"] = "business"
     """'business' counts only the department's office hours; 'wall' counts every minute."""
 

@@ -146,7 +146,7 @@ def register(
                 continue  # a standby copy: its active owner counts it
             for entry in Conversation.from_json(state).unanswered():
                 waiting[entry.department, entry.urgency] += 1
-                if datetime.fromisoformat(entry.due_at) < now:
+                if entry.due_at is not None and datetime.fromisoformat(entry.due_at) < now:
                     overdue[entry.department, entry.urgency] += 1
         for gauge, tally in ((UNANSWERED, waiting), (OVERDUE, overdue)):
             gauge.clear()

@@ -54,6 +54,9 @@ class GroupStats:
     name: str
     messages: int
     answered: int
+    expected: int
+    """Messages that expect a reply (a service level applies)."""
+    expected_answered: int
     within: int
     overdue: int
     median_wall: float | None
@@ -62,16 +65,18 @@ class GroupStats:
 
     @property
     def unanswered(self) -> int:
-        return self.messages - self.answered
+        """Still waiting for a reply they expect."""
+        return self.expected - self.expected_answered
 
     @property
     def within_share(self) -> float | None:
         """Answered within the service level, of the messages whose outcome is known.
 
         Known means answered, or unanswered past the due time; messages still inside their
-        service level are left out (they can still make it).
+        service level are left out (they can still make it), and so are messages that expect
+        no reply.
         """
-        decided = self.answered + self.overdue
+        decided = self.expected_answered + self.overdue
         return self.within / decided if decided else None
 
 
@@ -110,6 +115,18 @@ def build_query(filters: Filters) -> dict[str, Any]:
     return {"bool": {"filter": clauses}}
 
 
+def _waiting() -> dict[str, Any]:
+    """Unanswered messages that expect a reply."""
+    return {
+        "bool": {
+            "filter": [
+                {"term": {"response.answered": False}},
+                {"exists": {"field": "response.due_at"}},
+            ]
+        }
+    }
+
+
 def _response_aggs(now: datetime) -> dict[str, Any]:
     def values(name: str) -> dict[str, Any]:
         return {"terms": {"field": f"response.{name}", "size": DISTINCT_VALUES}}
@@ -118,6 +135,10 @@ def _response_aggs(now: datetime) -> dict[str, Any]:
         "answered": {
             "filter": {"term": {"response.answered": True}},
             "aggs": {"wall": values("wall_minutes"), "business": values("business_minutes")},
+        },
+        "expected": {
+            "filter": {"exists": {"field": "response.due_at"}},
+            "aggs": {"answered": {"filter": {"term": {"response.answered": True}}}},
         },
         "within": {"filter": {"term": {"response.within_service_level": True}}},
         "overdue": {
@@ -147,7 +168,7 @@ def _aggregations(now: datetime) -> dict[str, Any]:
             },
         },
         "backlog": {
-            "filter": {"term": {"response.answered": False}},
+            "filter": _waiting(),
             "aggs": {
                 "departments": {
                     "terms": {"field": "routing.department", "size": 200},
@@ -191,6 +212,8 @@ def _group(name: str, bucket: Mapping[str, Any]) -> GroupStats:
         name=name,
         messages=int(bucket["doc_count"]),
         answered=int(answered["doc_count"]),
+        expected=int(bucket["expected"]["doc_count"]),
+        expected_answered=int(bucket["expected"]["answered"]["doc_count"]),
         within=int(bucket["within"]["doc_count"]),
         overdue=int(bucket["overdue"]["doc_count"]),
         median_wall=median_of_counts(answered["wall"]["buckets"]),
@@ -200,7 +223,7 @@ def _group(name: str, bucket: Mapping[str, Any]) -> GroupStats:
 
 
 def _empty_group(name: str) -> GroupStats:
-    return GroupStats(name, 0, 0, 0, 0, None, None)
+    return GroupStats(name, 0, 0, 0, 0, 0, 0, None, None)
 
 
 def report_from_aggregations(
@@ -254,7 +277,7 @@ def collect(
     report = report_from_aggregations(aggs, filters, now)
     waiting = es.search(
         index=alias,
-        query={"bool": {"filter": [query, {"term": {"response.answered": False}}]}},
+        query={"bool": {"filter": [query, _waiting()]}},
         sort=[{"received_at": "asc"}],
         size=oldest,
         source_includes=[

@@ -16,7 +16,12 @@ SATURDAY_23 = datetime(2026, 11, 28, 22, 0, tzinfo=UTC)  # Saturday 23:00 in Ams
 
 
 def inbound(
-    pid: str, at: datetime, *, urgency: str = "normaal", channel: str = "twitter"
+    pid: str,
+    at: datetime,
+    *,
+    urgency: str = "normaal",
+    channel: str = "twitter",
+    intent: str = "melding",
 ) -> Message:
     base = Message.create(
         channel=channel,  # type: ignore[arg-type]
@@ -32,7 +37,7 @@ def inbound(
     enrichment = Enrichment(
         topic="wegen-verkeer",
         urgency=urgency,  # type: ignore[arg-type]
-        intent="melding",
+        intent=intent,  # type: ignore[arg-type]
         topic_score=0.9,
         urgency_score=0.9,
         intent_score=0.9,
@@ -202,3 +207,17 @@ def test_service_level_rules_pick_the_first_match() -> None:
     assert service_level_for(inbound("c", MONDAY_10, channel="app"), RULES).name == (
         "standaard-1-werkdag"
     )
+
+
+def test_thanks_expect_no_reply_and_are_never_overdue() -> None:
+    conv = Conversation()
+    thanks = inbound("t", MONDAY_10, urgency="laag", intent="compliment")
+    message = respond(conv, thanks, RULES).message
+    assert message.response is not None
+    assert message.response.service_level == "geen-reactie-nodig"
+    assert message.response.due_at is None and message.response.service_level_minutes is None
+    assert conv.unanswered() == []
+    out = respond(conv, reply("r", MONDAY_10 + timedelta(days=2)), RULES)
+    response = out.updates[0].response
+    assert response is not None and response.answered
+    assert response.within_service_level is None  # answered, but no promise to keep

@@ -1,0 +1,71 @@
+"""The gap report's pure parts: exact medians from value counts, and the HTML page."""
+
+from datetime import UTC, datetime
+
+import pytest
+
+from route.report.gaps import Filters, GapReport, GroupStats, build_query, median_of_counts
+from route.report.render import render_html
+from route.rules import load_rules
+
+
+def counts(**values: int) -> list[dict[str, float | int]]:
+    return [{"key": float(k.lstrip("v")), "doc_count": n} for k, n in values.items()]
+
+
+@pytest.mark.parametrize(
+    ("buckets", "median"),
+    [
+        ([], None),
+        (counts(v5=1), 5.0),
+        (counts(v1=1, v2=1, v9=1), 2.0),
+        (counts(v1=1, v2=1, v3=1, v100=1), 2.5),  # even count: mean of the middle two
+        (counts(v10=3, v1=1), 10.0),  # counts, not distinct values, decide
+        (counts(v30=2, v20=2), 25.0),  # unsorted buckets
+    ],
+)
+def test_median_of_counts(buckets: list[dict[str, float | int]], median: float | None) -> None:
+    assert median_of_counts(buckets) == median
+
+
+def test_query_keeps_to_inbound_messages_within_the_filters() -> None:
+    start = datetime(2026, 11, 1, tzinfo=UTC)
+    query = build_query(Filters(start=start, channel="app"))["bool"]["filter"]
+    assert {"term": {"direction": "inbound"}} in query
+    assert {"range": {"received_at": {"gte": start.isoformat()}}} in query
+    assert {"term": {"channel": "app"}} in query
+
+
+def _group(name: str, messages: int = 10) -> GroupStats:
+    return GroupStats(name, messages, 6, 9, 5, 4, 3, 42.0, 30.0)
+
+
+def test_share_within_service_level_leaves_out_what_can_still_make_it() -> None:
+    group = _group("x")
+    # 5 of 9 expected a reply and got one, 3 are overdue: 4 within of 8 decided.
+    assert group.within_share == 0.5 and group.unanswered == 4
+
+
+def test_html_page_draws_heatmaps_bars_and_escapes_names() -> None:
+    received = [[0] * 24 for _ in range(7)]
+    received[5][23] = 4
+    waits: list[list[float | None]] = [[None] * 24 for _ in range(7)]
+    waits[5][23] = 2160.0
+    report = GapReport(
+        filters=Filters(department="stadswerken"),
+        generated_at=datetime(2026, 11, 25, 12, tzinfo=UTC),
+        total=_group("total"),
+        out_of_hours=_group("out of office hours", 4),
+        in_hours=_group("in office hours", 6),
+        received=received,
+        median_wait=waits,
+        departments=[_group("<script>")],
+        channels=[_group("whatsapp")],
+        backlog=[("stadswerken", "spoed", 2, 1)],
+    )
+    page = render_html(report, load_rules().calendar)
+    assert page.count("<svg") == 3
+    assert "&lt;script&gt;" in page and "<script>" not in page
+    assert "36h</td>" in page  # Saturday 23:00 waited 36 hours
+    assert page.count('class="open"') == 2 * 5 * 9  # Mon-Fri 08-17 outlined, both heatmaps
+    assert "department stadswerken" in page
