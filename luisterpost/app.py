@@ -74,6 +74,17 @@ def build_app(settings: Settings, stages: Sequence[str]) -> faust.App:
             partitions=settings.partitions,
         )
 
+    def changelog(name: str) -> faust.TopicT:
+        # Tables write JSON; recovery must read their changelog back the same way.
+        return app.topic(
+            name,
+            key_type=str,
+            value_type=str,
+            key_serializer="json",
+            value_serializer="json",
+            partitions=settings.partitions,
+        )
+
     register_consumer_watch(app, busy=index_stage.is_retrying)
     deadletter = topic(names.deadletter)
     if "normalise" in stages:
@@ -85,15 +96,7 @@ def build_app(settings: Settings, stages: Sequence[str]) -> faust.App:
             ingested=topic(names.ingested),
             normalised=topic(names.normalised),
             deadletter=deadletter,
-            # The table writes JSON; recovery must read the changelog back the same way.
-            dedupe_changelog=app.topic(
-                names.dedupe_changelog,
-                key_type=str,
-                value_type=str,
-                key_serializer="json",
-                value_serializer="json",
-                partitions=settings.partitions,
-            ),
+            dedupe_changelog=changelog(names.dedupe_changelog),
             context=lambda: NormaliseContext(secret, datetime.now(UTC), own_accounts),
         )
     if "enrich" in stages:
@@ -114,14 +117,7 @@ def build_app(settings: Settings, stages: Sequence[str]) -> faust.App:
             alerts=topic(names.alerts),
             departments={d: topic(names.department(d)) for d in rules.departments},
             deadletter=deadletter,
-            conversations_changelog=app.topic(
-                names.conversations_changelog,
-                key_type=str,
-                value_type=str,
-                key_serializer="json",
-                value_serializer="json",
-                partitions=settings.partitions,
-            ),
+            conversations_changelog=changelog(names.conversations_changelog),
             rules=rules,
             topic_prefix=settings.topic_prefix,
         )
@@ -136,7 +132,7 @@ def build_app(settings: Settings, stages: Sequence[str]) -> faust.App:
             batch_seconds=settings.index_batch_seconds,
         )
     if "alert" in stages:
-        _register_alert_stage(app, settings, rules, names, topic, deadletter)
+        _register_alert_stage(app, settings, rules, names, topic, changelog, deadletter)
     return app
 
 
@@ -146,6 +142,7 @@ def _register_alert_stage(
     rules: RoutingConfig,
     names: TopicNames,
     topic: Callable[[str], faust.TopicT],
+    changelog: Callable[[str], faust.TopicT],
     deadletter: faust.TopicT,
 ) -> None:
     from route.oncall import stage as alert_stage
@@ -159,14 +156,7 @@ def _register_alert_stage(
         app,
         alerts=topic(names.alerts),
         events=topic(names.alert_events),
-        changelog=app.topic(
-            names.alert_incidents_changelog,
-            key_type=str,
-            value_type=str,
-            key_serializer="json",
-            value_serializer="json",
-            partitions=settings.partitions,
-        ),
+        changelog=changelog(names.alert_incidents_changelog),
         deadletter=deadletter,
         config=oncall,
         calendar=rules.calendar,

@@ -1,6 +1,8 @@
-"""The root of every error Luisterpost raises on purpose."""
+"""The root of every error Luisterpost raises on purpose, and how config errors are worded."""
 
-__all__ = ["ConfigError", "LuisterpostError", "ServiceError"]
+from pydantic import ValidationError
+
+__all__ = ["ConfigError", "LuisterpostError", "ServiceError", "validation_problems"]
 
 
 class LuisterpostError(Exception):
@@ -13,3 +15,10 @@ class ConfigError(LuisterpostError):
 
 class ServiceError(LuisterpostError):
     """A backing service (Kafka, Elasticsearch, noida-db) is unreachable or misbehaves."""
+
+
+def validation_problems(exc: ValidationError) -> str:
+    """'teams.webcare.office_hours: Field required; ...': each problem with where it is."""
+    return "; ".join(
+        f"{'.'.join(str(p) for p in err['loc']) or 'file'}: {err['msg']}" for err in exc.errors()
+    )

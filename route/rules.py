@@ -15,6 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ingest.events import CHANNELS, INTENTS, TOPICS, URGENCIES
+from luisterpost.errors import validation_problems
 from route.office_hours import OfficeHours
 
 __all__ = [
@@ -242,10 +243,7 @@ def load_rules(path: Path | None = None) -> RoutingConfig:
     except (OSError, yaml.YAMLError) as exc:
         raise RulesError(f"{path}: cannot read routing rules: {exc}") from None
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'file'}: {err['msg']}"
-            for err in exc.errors()
-        )
+        problems = validation_problems(exc)
         raise RulesError(f"{path}: invalid routing rules: {problems}") from None
     except ValueError as exc:
         raise RulesError(f"{path}: invalid routing rules: {exc}") from None

@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from ingest.localtime import AMSTERDAM
+from luisterpost.errors import validation_problems
 
 __all__ = [
     "DEFAULT_ONCALL",
@@ -285,8 +286,5 @@ def load_oncall(path: Path | None = None) -> OncallConfig:
     except (OSError, yaml.YAMLError) as exc:
         raise OncallConfigError(f"{path}: cannot read the on-call file: {exc}") from None
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'file'}: {err['msg']}"
-            for err in exc.errors()
-        )
+        problems = validation_problems(exc)
         raise OncallConfigError(f"{path}: invalid on-call file: {problems}") from None
