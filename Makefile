@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install system-deps run test unit integration samples model eval bench-alerts format stop status clean
+.PHONY: install system-deps run test unit integration samples model eval bench-classify bench-alerts format stop status clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,14 +35,17 @@ unit: install
 integration: install
 	$(BIN)/pytest -m integration
 
-model: install ## train the spaCy classifier (enrich/config.cfg, fixed seed) into enrich/model/
+model: install ## train the spaCy classifier (enrich/config.cfg, fixed seed), ship it to enrich/model/vennebroek
 	$(BIN)/python -m enrich.train
 
 bench-alerts: install ## ingest-to-alert-delivery time at a steady background load (reports/bench-alerts.json)
 	$(BIN)/python -m route.oncall.bench
 
-eval: install ## per-class scores, macro-F1 and confusion matrices on the held-out test split
+eval: install ## per-class scores, macro-F1, confusion matrices, targets: test split and check set
 	$(BIN)/python -m enrich.evaluate
+
+bench-classify: install ## messages/s of `luisterpost classify` on 20,000 corpus texts vs spaCy's tokenizer
+	$(BIN)/python -m enrich.bench
 
 samples: install ## rebuild the sample data from the hand-written sources (deterministic)
 	$(BIN)/python -m ingest.samples.build

@@ -22,9 +22,11 @@ def enrich_messages(
     """Return enriched copies, in order. Replies by the municipality are not classified.
 
     :param messages: canonical messages of any direction.
-    :param classifier: classifies all inbound texts of the batch in one call.
-    :param urgency: the safety layer; a rule that fires raises the message to spoed.
-    :param locations: the municipality's gazetteer; places found go into the enrichment.
+    :param classifier: classifies all inbound texts of the batch in one call; the
+        :class:`~enrich.pipeline.Enricher` includes the urgency layer, places and language.
+    :param urgency: for a classifier without the safety layer (the keyword placeholder): a rule
+        that fires raises the message to spoed.
+    :param locations: likewise, the municipality's gazetteer for such a classifier.
     """
     inbound = [m for m in messages if m.direction is Direction.INBOUND]
     texts = [m.text for m in inbound]

@@ -11,8 +11,6 @@ from pydantic import ValidationError
 
 from enrich.classifier import Classifier
 from enrich.enrich import enrich_messages
-from enrich.locations import LocationFinder
-from enrich.urgency import UrgencyRules
 from ingest.deadletter import dead_letter_for
 from ingest.events import Message
 from ingest.metrics import DEAD_LETTERS, STAGE_ERRORS, STAGE_MESSAGES, STAGE_SECONDS
@@ -35,11 +33,13 @@ def register(
     enriched: Any,
     deadletter: Any,
     classifier: Classifier,
-    urgency: UrgencyRules | None = None,
-    locations: LocationFinder | None = None,
     batch_size: int = 256,
 ) -> None:
-    """Attach the enrich agent to the faust app."""
+    """Attach the enrich agent to the faust app.
+
+    :param classifier: in production the :class:`~enrich.pipeline.Enricher` (trained model,
+        urgency safety layer, gazetteer, language), the same code path as `luisterpost classify`.
+    """
 
     @app.agent(normalised, name="enrich.classify")
     async def enrich_agent(stream: Any) -> None:
@@ -60,7 +60,7 @@ def register(
                     )
                     await deadletter.send(value=record.to_json())
             try:
-                results = enrich_messages([m for _, m in parsed], classifier, urgency, locations)
+                results = enrich_messages([m for _, m in parsed], classifier)
             except (
                 Exception
             ) as exc:  # keep every record: the batch goes to the dead letter, not away

@@ -5,18 +5,30 @@ flooding, weapons, someone in the water, suicide risk, ...) as token patterns an
 cue sections (negation, past, hypothetical, reassurance, habitual) that cancel a match nearby:
 "geen gaslucht meer" and "de brand van vorige week" do not fire. A surviving match raises a
 message to ``spoed`` whatever the classifier said; the layer never lowers urgency.
+
+Speed: REGEX token predicates cost a regular-expression search per token and pattern, so the
+Matcher would dominate the whole enrich stage. A :class:`Prefilter` checks from the doc's words
+(conditions evaluated once per word type) whether any danger pattern can match; only then do the
+sentencizer and the Matcher run, and cue sections are matched only when danger was found.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import spacy
 import yaml
+from spacy.attrs import LOWER
+from spacy.lang.en.stop_words import STOP_WORDS as EN_STOP_WORDS
+from spacy.lang.nl.stop_words import STOP_WORDS as NL_STOP_WORDS
 from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc
+from spacy.tokens import Span as SpacySpan
+from spacy.vocab import Vocab
 
 __all__ = ["DEFAULT_RULES", "UrgencyCheck", "UrgencyRules"]
 
@@ -48,14 +60,229 @@ class UrgencyCheck:
         return [f"{category}: {text}" for category, text in self.fired]
 
 
-class UrgencyRules:
-    """Compiled rules on a blank Dutch pipeline with a rule-based sentencizer."""
+def _required(token: dict[str, Any]) -> bool:
+    op = str(token.get("OP", ""))
+    if op in ("?", "*", "!"):
+        return False
+    if op.startswith("{"):
+        return int(op[1:-1].split(",")[0] or 0) >= 1
+    return True
 
-    def __init__(self, path: Path = DEFAULT_RULES) -> None:
+
+def _lower_test(token: dict[str, Any]) -> tuple[str, Any] | None:
+    """What a token's LOWER must satisfy (a necessary condition), or None if unconstrained."""
+    value = token.get("LOWER")
+    if isinstance(value, str):
+        return ("IN", frozenset([value]))
+    if isinstance(value, dict):
+        if "IN" in value:
+            return ("IN", frozenset(value["IN"]))
+        if "REGEX" in value:
+            return ("REGEX", value["REGEX"])
+    return None
+
+
+def _max_length(pattern: list[dict[str, Any]]) -> int | None:
+    """The most tokens a pattern can span, None when unbounded ("+", "*", "{2,}")."""
+    total = 0
+    for token in pattern:
+        op = str(token.get("OP", ""))
+        if op in ("+", "*"):
+            return None
+        if op.startswith("{"):
+            upper = op[1:-1].split(",")[-1]
+            if not upper:
+                return None
+            total += int(upper)
+        else:
+            total += 1
+    return total
+
+
+class Prefilter:
+    """Which docs can match a set of Matcher patterns at all, from their words alone.
+
+    A pattern needs, for each of its required tokens with a LOWER condition, some word in
+    the doc that satisfies it. Each distinct condition is one bit; a word's bits are computed
+    once per word type; a pattern is possible when the doc's words cover its bits. Running a
+    one-pattern Matcher for just the possible patterns keeps REGEX predicates off most tokens.
+    """
+
+    def __init__(self, patterns: list[list[dict[str, Any]]]) -> None:
+        conditions: dict[tuple[str, Any], int] = {}
+        self._needs: list[int] = []
+        for pattern in patterns:
+            need = 0
+            for token in pattern:
+                test = _lower_test(token) if _required(token) else None
+                if test is not None:
+                    need |= 1 << conditions.setdefault(test, len(conditions))
+            self._needs.append(need)  # 0: no word condition, every doc passes
+        # literal words: one dict lookup; regular expressions: one combined search first,
+        # since most words match none of them (each word type is looked at only once)
+        self._literal: dict[str, int] = {}
+        self._regexes: list[tuple[int, re.Pattern[str]]] = []
+        for (kind, value), bit in conditions.items():
+            if kind == "IN":
+                for word in value:
+                    self._literal[word] = self._literal.get(word, 0) | 1 << bit
+            else:
+                self._regexes.append((1 << bit, re.compile(value)))
+        # anchored ones ("^...") can only match at the start: re.match skips the other offsets
+        anchored = [rx.pattern for _, rx in self._regexes if rx.pattern.startswith("^")]
+        floating = [rx.pattern for _, rx in self._regexes if not rx.pattern.startswith("^")]
+        self._gates = [
+            gate
+            for patterns, gate_of in ((anchored, _match), (floating, _search))
+            if patterns
+            for gate in [gate_of(re.compile("|".join(f"(?:{p})" for p in patterns)))]
+        ]
+        self._bits: dict[int, int] = {}
+        # Each pattern is filed under its most selective condition: the one the fewest stop
+        # words satisfy ("brand", not "er", for "er brand"), so common words look up nothing.
+        common = [self._compute(word) for word in sorted(NL_STOP_WORDS | EN_STOP_WORDS)]
+        self._by_bit: dict[int, list[tuple[int, int]]] = {}
+        self._always = [i for i, need in enumerate(self._needs) if not need]
+        self._key_of: list[int] = []
+        for i, need in enumerate(self._needs):
+            bits = [1 << b for b in range(need.bit_length()) if need >> b & 1]
+            key = min(bits, key=lambda bit: sum(bool(c & bit) for c in common)) if bits else 0
+            self._key_of.append(key)
+            if key:
+                self._by_bit.setdefault(key, []).append((i, need))
+        self._keys = sum(self._by_bit)
+        self._longest = [_max_length(pattern) for pattern in patterns]
+
+    def _compute(self, word: str) -> int:
+        bits = self._literal.get(word, 0)
+        if any(gate(word) for gate in self._gates):
+            bits |= sum(bit for bit, rx in self._regexes if rx.search(word))
+        return bits
+
+    def _word_bits(self, lower: int, vocab: Vocab) -> int:
+        bits = self._compute(vocab.strings[lower])
+        if len(self._bits) < 500_000:  # bounded: an open stream has endless new words
+            self._bits[lower] = bits
+        return bits
+
+    def __call__(self, doc: Doc) -> list[int]:
+        """Indices of the patterns this doc's words allow (usually none)."""
+        have, known = 0, self._bits.get
+        for lower in set(doc.to_array(LOWER).tolist()):
+            bits = known(lower)
+            have |= self._word_bits(lower, doc.vocab) if bits is None else bits
+        have_all, have = have, have & self._keys
+        possible = list(self._always)
+        while have:  # only the patterns filed under one of the doc's (few) key conditions
+            bit = have & -have
+            have ^= bit
+            possible += [i for i, need in self._by_bit.get(bit, ()) if need & have_all == need]
+        return sorted(possible)
+
+    def windows(self, doc: Doc, possible: list[int]) -> list[tuple[int, int, int]]:
+        """(pattern, start, end): the stretch of the doc where each possible pattern can match.
+
+        A match contains a word with the pattern's key condition and is at most the pattern's
+        longest length, so the Matcher need not walk the rest of a long message.
+        """
+        bits = [self._bits.get(lower, 0) for lower in doc.to_array(LOWER).tolist()]
+        out = []
+        for i in possible:
+            key, longest = self._key_of[i], self._longest[i]
+            at = [p for p, b in enumerate(bits) if b & key]
+            if not key or longest is None or not at:
+                out.append((i, 0, len(doc)))
+            else:
+                out.append((i, max(0, at[0] - longest + 1), min(len(doc), at[-1] + longest)))
+        return out
+
+
+_SPLIT_GAP = 6
+"""Wildcards allowing more tokens than this are matched in code, not by spaCy's Matcher."""
+
+Span = tuple[int, int]
+
+
+def _gap(token: dict[str, Any]) -> tuple[int, int, bool | None] | None:
+    """(least, most, IS_PUNCT or None) of a long bounded wildcard token, else None.
+
+    spaCy unrolls ``{0,14}`` into 14 optional tokens whose match paths multiply with every
+    optional token after them (about 20 ms per call for one rule); splitting the pattern there
+    and joining the two halves' matches by distance gives the same matches in microseconds.
+    """
+    op = str(token.get("OP", ""))
+    if not (op.startswith("{") and set(token) <= {"OP", "IS_PUNCT"}):
+        return None
+    least, _, most = op[1:-1].partition(",")
+    if not most or int(most) <= _SPLIT_GAP:
+        return None
+    punct = token.get("IS_PUNCT")
+    return int(least or 0), int(most), None if punct is None else bool(punct)
+
+
+class _PatternMatcher:
+    """All (start, end) matches of one token pattern, long wildcards joined in code."""
+
+    def __init__(self, vocab: Vocab, pattern: list[dict[str, Any]]) -> None:
+        split = next(
+            (i for i, token in enumerate(pattern) if i and _gap(token) and i < len(pattern) - 1),
+            None,
+        )
+        self._gap: tuple[int, int, bool | None] | None = None
+        if split is None:
+            self._matcher: Matcher | None = Matcher(vocab)
+            self._matcher.add("p", [pattern])
+            return
+        self._matcher = None
+        self._gap = _gap(pattern[split])
+        self._head = _PatternMatcher(vocab, pattern[:split])
+        self._tail = _PatternMatcher(vocab, pattern[split + 1 :])
+
+    def __call__(self, doc: Doc | SpacySpan) -> set[Span]:
+        if self._matcher is not None:
+            return {(start, end) for _, start, end in self._matcher(doc)}
+        assert self._gap is not None
+        heads = self._head(doc)
+        if not heads:
+            return set()
+        tails = self._tail(doc)
+        least, most, punct = self._gap
+        flags = [token.is_punct for token in doc] if punct is not None else []
+        found = set()
+        for start, middle in heads:
+            for tail_start, end in tails:
+                if least <= tail_start - middle <= most and (
+                    punct is None or all(f == punct for f in flags[middle:tail_start])
+                ):
+                    found.add((start, end))
+        return found
+
+
+def _match(regex: re.Pattern[str]) -> Callable[[str], bool]:
+    return lambda word: regex.match(word) is not None
+
+
+def _search(regex: re.Pattern[str]) -> Callable[[str], bool]:
+    return lambda word: regex.search(word) is not None
+
+
+class UrgencyRules:
+    """Compiled rules with a rule-based sentencizer, on their own vocab or a shared one."""
+
+    def __init__(self, path: Path = DEFAULT_RULES, vocab: Vocab | None = None) -> None:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        self.nlp = spacy.blank("nl")
-        self.nlp.add_pipe("sentencizer")
+        self.nlp = spacy.blank("nl", vocab=vocab if vocab is not None else True)
+        self._sentencizer = self.nlp.add_pipe("sentencizer")
         self._danger = self._compile(data["categories"])
+        patterns = [
+            (category, pattern)
+            for category, spec in data["categories"].items()
+            for pattern in spec.get("patterns") or []
+        ]
+        self._prefilter = Prefilter([pattern for _, pattern in patterns])
+        self._pattern_matchers = [
+            (category, _PatternMatcher(self.nlp.vocab, pattern)) for category, pattern in patterns
+        ]
         self._cues: dict[str, tuple[Matcher, PhraseMatcher, _Scope]] = {}
         for section, spec in data.items():
             if section in _NOT_CUES:
@@ -108,10 +335,28 @@ class UrgencyRules:
                 return f"{section}:{doc[cue_start:cue_end].text}"
         return None
 
+    def _danger_matches(self, doc: Doc) -> list[tuple[str, int, int]]:
+        """Danger matches in reading order; equal to running the category Matcher on the doc."""
+        possible = self._prefilter(doc)
+        phrases = self._danger[1]
+        found = phrases(doc) if len(phrases) else []
+        if not possible and not found:
+            return []
+        self._sentencizer(doc)  # IS_SENT_START patterns and the cue scopes need sentences
+        unique = {(doc.vocab.strings[key], start, end) for key, start, end in found}
+        for i, start, end in self._prefilter.windows(doc, possible):
+            category, matcher = self._pattern_matchers[i]
+            unique |= {(category, start + s, start + e) for s, e in matcher(doc[start:end])}
+        return sorted(unique, key=lambda match: (match[1], match[2], match[0]))
+
     def check_doc(self, doc: Doc) -> UrgencyCheck:
-        cue_hits = {section: self._matches(doc, m, p) for section, (m, p, _) in self._cues.items()}
+        """Check a doc made by this vocab's tokenizer (sentence starts are set when needed)."""
         result = UrgencyCheck()
-        for category, start, end in self._matches(doc, *self._danger):
+        danger = self._danger_matches(doc)
+        if not danger:
+            return result  # most messages end here, without the Matcher or the cues
+        cue_hits = {section: self._matches(doc, m, p) for section, (m, p, _) in self._cues.items()}
+        for category, start, end in danger:
             reason = self._cancelled_by(doc, start, end, cue_hits)
             if reason:
                 result.cancelled.append((category, doc[start:end].text, reason))
@@ -120,8 +365,7 @@ class UrgencyRules:
         return result
 
     def check(self, text: str) -> UrgencyCheck:
-        return self.check_doc(self.nlp(text))
+        return self.check_doc(self.nlp.make_doc(text))
 
     def check_many(self, texts: list[str]) -> list[UrgencyCheck]:
-        """Batch version (nlp.pipe), for the enrich worker."""
-        return [self.check_doc(doc) for doc in self.nlp.pipe(texts, batch_size=256)]
+        return [self.check_doc(self.nlp.make_doc(text)) for text in texts]

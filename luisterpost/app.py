@@ -14,9 +14,7 @@ from datetime import UTC, datetime, timedelta
 import faust
 
 from enrich import stage as enrich_stage
-from enrich.classifier import load_classifier
-from enrich.locations import LocationFinder
-from enrich.urgency import UrgencyRules
+from enrich.pipeline import Enricher
 from ingest import stage as ingest_stage
 from ingest.normalise import load_own_accounts
 from ingest.registry import NormaliseContext
@@ -105,9 +103,7 @@ def build_app(settings: Settings, stages: Sequence[str]) -> faust.App:
             normalised=topic(names.normalised),
             enriched=topic(names.enriched),
             deadletter=deadletter,
-            classifier=load_classifier(),
-            urgency=UrgencyRules(),
-            locations=LocationFinder(),
+            classifier=Enricher(),  # the trained pipeline with urgency rules and gazetteer
         )
     if "route" in stages:
         route_stage.register(

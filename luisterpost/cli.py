@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from enrich.cli import classify
 from ingest.importer import ImportResult
 from ingest.registry import NormaliseContext
 from luisterpost.errors import LuisterpostError
@@ -45,6 +46,7 @@ app.add_typer(ingest_app, name="ingest")
 app.add_typer(rules_app, name="rules")
 app.add_typer(report_app, name="report")
 app.add_typer(oncall_app, name="oncall")
+app.command("classify")(classify)
 kibana_app = typer.Typer(no_args_is_help=True, help="Kibana dashboards (saved objects).")
 app.add_typer(kibana_app, name="kibana")
 

@@ -5,7 +5,8 @@ from pathlib import Path
 
 from enrich.axes import AXES, best_per_axis, cats_for
 from enrich.evaluate import evaluate
-from enrich.train import train
+from enrich.pipeline import Enricher
+from enrich.train import SHIPPED, ship, train
 
 CORPUS = Path(__file__).resolve().parents[2] / "enrich" / "corpus"
 
@@ -36,3 +37,20 @@ def test_spacy_train_produces_a_pipeline_that_evaluates(tmp_path: Path) -> None:
     assert reports["topic"].accuracy > max(
         sum(row["topic"] == t for row in rows("test", 60)) / 60 for t in AXES["topic"]
     )
+
+
+def test_shipped_pipeline_is_small_named_and_loads_in_the_enricher(tmp_path: Path) -> None:
+    overrides = {"training.max_epochs": 1, "training.max_steps": 10, "training.eval_frequency": 5}
+    best = train(tmp_path / "training", rows("train", 100), rows("dev", 20), overrides)
+    shipped = ship(best, tmp_path / "shipped")
+    assert not (tmp_path / "shipped.new").exists() and not (shipped / "vocab").exists()
+    enricher = Enricher(shipped)
+    assert enricher.name.startswith("textcat/vennebroek-1.0.0+")
+    assert [e.topic in AXES["topic"] for e in enricher.classify(["", "grofvuil"])] == [True, True]
+    assert "train.spacy" not in (shipped / "config.cfg").read_text()
+
+
+def test_the_shipped_model_is_in_the_repository_and_small() -> None:
+    files = [f for f in SHIPPED.rglob("*") if f.is_file()]
+    assert (SHIPPED / "config.cfg") in files
+    assert sum(f.stat().st_size for f in files) < 10_000_000

@@ -63,3 +63,36 @@ def test_enrichment_raises_to_spoed_with_reasons_and_never_lowers() -> None:
     assert with_rules[0].enrichment is not None and with_rules[0].enrichment.urgency == "spoed"
     assert with_rules[0].enrichment.urgency_reasons
     assert with_rules[1].enrichment == without[1].enrichment
+
+
+def test_prefiltered_matching_equals_the_full_matcher() -> None:
+    """The speed-up (word prefilter, one Matcher per pattern) finds exactly the same matches."""
+    import json
+    from pathlib import Path
+
+    from spacy.matcher import Matcher
+
+    corpus = Path(__file__).resolve().parents[2] / "enrich" / "corpus" / "test.jsonl"
+    rows = [json.loads(line) for line in corpus.read_text(encoding="utf-8").splitlines()]
+    texts = [r["text"] for r in rows if r["urgency"] in ("spoed", "hoog")][:80]
+    texts += [r["text"] for r in rows if r["urgency"] not in ("spoed", "hoog")][:80]
+    full = Matcher(RULES.nlp.vocab)
+    for category, patterns in full_patterns():
+        full.add(category, patterns)
+    flagged = 0
+    for text in texts:
+        doc = RULES.nlp(text)  # sentencizer included, as the full Matcher needs
+        expected = {(doc.vocab.strings[k], s, e) for k, s, e in full(doc)}
+        expected |= {(doc.vocab.strings[k], s, e) for k, s, e in RULES._danger[1](doc)}
+        assert set(RULES._danger_matches(RULES.nlp.make_doc(text))) == expected, text
+        flagged += bool(expected)
+    assert flagged >= 25  # the sample really exercises the Matcher
+
+
+def full_patterns() -> list[tuple[str, list[list[dict[str, object]]]]]:
+    import yaml
+
+    from enrich.urgency import DEFAULT_RULES
+
+    data = yaml.safe_load(DEFAULT_RULES.read_text(encoding="utf-8"))
+    return [(c, spec["patterns"]) for c, spec in data["categories"].items() if spec.get("patterns")]

@@ -14,10 +14,8 @@ from typing import Any
 from elasticsearch import Elasticsearch
 from kafka import KafkaConsumer, TopicPartition
 
-from enrich.classifier import KeywordClassifier
 from enrich.enrich import enrich_messages
-from enrich.locations import LocationFinder
-from enrich.urgency import UrgencyRules
+from enrich.pipeline import Enricher
 from ingest.events import Message
 from ingest.normalise import load_own_accounts, normalise
 from ingest.raw import RawRecord
@@ -124,8 +122,7 @@ def indexed(es: Elasticsearch, alias: str) -> dict[str, dict[str, Any]]:
     return docs
 
 
-URGENCY = UrgencyRules()
-LOCATIONS = LocationFinder()
+ENRICHER = Enricher()
 
 
 def expected_routing(lines: list[str], pseudonym_key: str) -> dict[str, Message]:
@@ -140,7 +137,7 @@ def expected_routing(lines: list[str], pseudonym_key: str) -> dict[str, Message]
             )
         except NormaliseError:
             continue
-        for message in enrich_messages(messages, KeywordClassifier(), URGENCY, LOCATIONS):
+        for message in enrich_messages(messages, ENRICHER):
             if message.enrichment is not None:
                 message = message.model_copy(update={"routing": route(message, rules, "x")})
             out[message.message_id] = message

@@ -1,0 +1,117 @@
+"""A bag-of-words text classifier over lowercase words, word n-grams and character n-grams.
+
+spaCy's ``TextCatBOW`` hashes case-sensitive ORTH n-grams only. Residents write "Grofvuil",
+"grofvuil" and "GROFVUIL", and Dutch glues words together ("afvalcontainer",
+"vuilniszakken"), so this variant adds LOWER n-grams and fastText-style character n-grams of
+every word ("<afv", "afva", ...). Character n-grams are computed once per word type and cached
+on the model, so a warm pipeline pays one dict lookup per token.
+
+Registered as ``luisterpost.TextCatCharBOW.v1``; importing :mod:`enrich` registers it, which
+``spacy.load`` needs before it reads a pipeline trained with it.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any, cast
+
+import numpy as np
+from spacy.attrs import LOWER
+from spacy.ml.models.textcat import resize_and_set_ref
+from spacy.strings import hash_string  # type: ignore[attr-defined]
+from spacy.tokens import Doc
+from spacy.util import registry
+from thinc.api import Logistic, Model, SparseLinear_v2, chain, resizable
+from thinc.layers.resizable import resize_linear_weighted
+from thinc.types import Floats2d
+
+__all__ = ["build_char_bow", "extract_features"]
+
+NEG_VALUE = -5000
+
+
+def extract_features(ngram_size: int, char_min: int, char_max: int) -> Model[list[Doc], Any]:
+    """Hashed feature keys with counts per doc, the input SparseLinear expects."""
+    model: Model[list[Doc], Any] = Model("extract_char_bow", _forward)
+    model.attrs.update(ngram_size=ngram_size, char_min=char_min, char_max=char_max)
+    model.attrs["cache"] = _Cache()
+    return model
+
+
+class _Cache:
+    """Character keys per word type. Not a dict, so thinc leaves it out of the saved model."""
+
+    __slots__ = ("table",)
+
+    def __init__(self) -> None:
+        self.table: dict[int, np.ndarray] = {}
+
+
+def _char_keys(word: str, char_min: int, char_max: int) -> np.ndarray:
+    marked = f"<{word}>"
+    grams = {
+        marked[i : i + n]
+        for n in range(char_min, char_max + 1)
+        for i in range(len(marked) - n + 1)
+        if marked[i : i + n] != marked  # the whole word is a unigram already
+    }
+    # "#" keeps character keys apart from word keys of the same spelling
+    return np.array(sorted(hash_string("#" + gram) for gram in grams), dtype="uint64")
+
+
+def _forward(model: Model[list[Doc], Any], docs: list[Doc], is_train: bool) -> tuple[Any, Any]:
+    ops, attrs = model.ops, model.attrs
+    cache: dict[int, np.ndarray] = attrs["cache"].table
+    char_min, char_max, ngram_size = attrs["char_min"], attrs["char_max"], attrs["ngram_size"]
+    # A key may repeat within a doc: SparseLinear sums weight x value per key, so repeated keys
+    # with value 1 score the same as one key with its count, without a np.unique per doc.
+    parts: list[np.ndarray] = []
+    lengths = []
+    for doc in docs:
+        lower = doc.to_array(LOWER).astype("uint64")
+        n = len(parts)
+        parts.append(lower)
+        for size in range(2, min(ngram_size, len(lower)) + 1):  # an empty text has none
+            parts.append(np.asarray(ops.ngrams(size, cast(Any, lower))))
+        if char_max:
+            for key in lower.tolist():
+                chars = cache.get(key)
+                if chars is None:
+                    chars = _char_keys(doc.vocab.strings[key], char_min, char_max)
+                    if len(cache) < 500_000:  # bounded: an open stream has endless typos
+                        cache[key] = chars
+                parts.append(chars)
+        lengths.append(sum(len(part) for part in parts[n:]))
+    keys = np.concatenate(parts) if parts else np.zeros((0,), dtype="uint64")
+    values = ops.xp.ones((len(keys),), dtype="f")
+
+    def backprop(dY: Any) -> list[Doc]:
+        return []
+
+    return (keys, values, ops.asarray(lengths, dtype="int32")), backprop
+
+
+@registry.architectures("luisterpost.TextCatCharBOW.v1")
+def build_char_bow(
+    ngram_size: int = 2,
+    char_min: int = 3,
+    char_max: int = 5,
+    length: int = 65536,
+    nO: int | None = None,
+) -> Model[list[Doc], Floats2d]:
+    """Multilabel BOW (logistic outputs) like spaCy's TextCatBOW.v3, with the features above."""
+    length = 2 ** (length - 1).bit_length()
+    sparse_linear = SparseLinear_v2(nO=nO, length=length)
+    fill_defaults = {"b": NEG_VALUE, "W": 0}
+    resizable_layer: Model[Floats2d, Floats2d] = resizable(
+        sparse_linear, resize_layer=partial(resize_linear_weighted, fill_defaults=fill_defaults)
+    )
+    model: Model[list[Doc], Floats2d] = chain(
+        extract_features(ngram_size, char_min, char_max), resizable_layer, Logistic()
+    )
+    if nO is not None:
+        model.set_dim("nO", cast(int, nO))
+    model.set_ref("output_layer", sparse_linear)
+    model.attrs["multi_label"] = True
+    model.attrs["resize_output"] = partial(resize_and_set_ref, resizable_layer=resizable_layer)
+    return model

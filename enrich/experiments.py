@@ -1,0 +1,148 @@
+"""Architecture comparison behind enrich/config.cfg: train variants, score them on the dev split.
+
+    .venv/bin/python -m enrich.experiments [NAME ...]
+
+Each variant is enrich/config.cfg with its model block and training settings replaced. Results
+(dev macro-F1 per axis, spoed recall, textcat speed, model size, training minutes) are appended
+to reports/architecture.jsonl; enrich/README.md records the outcome. Never touches the test split.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import spacy
+from spacy.util import load_config
+
+import enrich.architecture  # noqa: F401  (registers luisterpost.TextCatCharBOW.v1)
+from enrich.axes import AXES, best_per_axis
+from enrich.metrics import evaluate_axis
+from enrich.train import CONFIG, CORPUS, SAMPLES, _rows, train
+
+REPORTS = Path(__file__).parent.parent / "reports"
+
+BOW = "spacy.TextCatBOW.v3"
+CHAR = "luisterpost.TextCatCharBOW.v1"
+VARIANTS: dict[str, dict[str, Any]] = {
+    "bow-orth2-256k": {"model": {"@architectures": BOW, "ngram_size": 2, "length": 262144}},
+    "bow-orth2-64k": {"model": {"@architectures": BOW, "ngram_size": 2, "length": 65536}},
+    "char-lower2-c35-64k": {"model": {"@architectures": CHAR, "ngram_size": 2, "length": 65536}},
+    "char-lower2-c35-128k": {"model": {"@architectures": CHAR, "ngram_size": 2, "length": 131072}},
+    "char-lower1-c35-64k": {"model": {"@architectures": CHAR, "ngram_size": 1, "length": 65536}},
+    "char-lower2-c24-64k": {
+        "model": {"@architectures": CHAR, "ngram_size": 2, "char_min": 2, "char_max": 4},
+    },
+    "char-lower2-c35-64k-drop0.3": {
+        "model": {"@architectures": CHAR, "ngram_size": 2, "length": 65536},
+        "training": {"dropout": 0.3},
+    },
+    "char-lower2-c24-64k-drop0.3": {
+        "model": {"@architectures": CHAR, "ngram_size": 2, "char_min": 2, "char_max": 4},
+        "training": {"dropout": 0.3},
+    },
+    "ensemble-w64": {
+        "model": {
+            "@architectures": "spacy.TextCatEnsemble.v2",
+            "nO": None,
+            "linear_model": {
+                "@architectures": BOW,
+                "exclusive_classes": False,
+                "ngram_size": 2,
+                "no_output_layer": False,
+                "length": 65536,
+            },
+            "tok2vec": {
+                "@architectures": "spacy.Tok2Vec.v2",
+                "embed": {
+                    "@architectures": "spacy.MultiHashEmbed.v2",
+                    "width": 64,
+                    "rows": [5000, 2500, 2500, 2500],
+                    "attrs": ["NORM", "PREFIX", "SUFFIX", "SHAPE"],
+                    "include_static_vectors": False,
+                },
+                "encode": {
+                    "@architectures": "spacy.MaxoutWindowEncoder.v2",
+                    "width": 64,
+                    "window_size": 1,
+                    "maxout_pieces": 3,
+                    "depth": 2,
+                },
+            },
+        }
+    },
+}
+
+
+def _config(variant: dict[str, Any], path: Path) -> Path:
+    config = load_config(CONFIG)
+    model = dict(variant["model"])
+    if model["@architectures"] == BOW:
+        model.setdefault("exclusive_classes", False)
+        model.setdefault("no_output_layer", False)
+    model.setdefault("nO", None)
+    config["components"]["textcat_multilabel"]["model"] = model
+    for key, value in variant.get("training", {}).items():
+        config["training"][key] = value
+    config.to_disk(path)
+    return path
+
+
+def _size(path: Path) -> int:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+
+
+def run(name: str) -> dict[str, Any]:
+    train_rows = _rows(CORPUS / "train.jsonl")
+    for path in sorted(SAMPLES.glob("part-*.jsonl")):
+        train_rows += _rows(path)
+    dev = _rows(CORPUS / "dev.jsonl")
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp)
+        started = time.perf_counter()
+        best = train(out, train_rows, dev, config=_config(VARIANTS[name], out / "config.cfg"))
+        minutes = (time.perf_counter() - started) / 60
+        nlp = spacy.load(best)
+        texts = [row["text"] for row in dev] * 5
+        list(nlp.pipe(texts[:200]))  # warm the caches
+        started = time.perf_counter()
+        docs = list(nlp.pipe(texts, batch_size=256))
+        speed = len(texts) / (time.perf_counter() - started)
+        predicted = {
+            axis: [best_per_axis(d.cats)[axis][0] for d in docs[: len(dev)]] for axis in AXES
+        }
+        reports = {
+            axis: evaluate_axis([r[axis] for r in dev], predicted[axis], labels)
+            for axis, labels in AXES.items()
+        }
+        result = {
+            "variant": name,
+            "dev_topic_f1": round(reports["topic"].macro_f1, 3),
+            "dev_urgency_f1": round(reports["urgency"].macro_f1, 3),
+            "dev_intent_f1": round(reports["intent"].macro_f1, 3),
+            "dev_spoed_recall": round(reports["urgency"].per_class["spoed"].recall, 3),
+            "textcat_docs_per_s": round(speed),
+            "model_mb": round(_size(best) / 1e6, 1),
+            "train_minutes": round(minutes, 1),
+            "train_rows": len(train_rows),
+        }
+        shutil.rmtree(out, ignore_errors=True)
+    return result
+
+
+def main(names: list[str]) -> None:
+    REPORTS.mkdir(exist_ok=True)
+    for name in names or list(VARIANTS):
+        result = run(name)
+        print(json.dumps(result), flush=True)
+        with (REPORTS / "architecture.jsonl").open("a", encoding="utf-8") as out:
+            out.write(json.dumps(result) + "\n")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,143 @@
+"""The one enrichment code path: the enrich worker and `luisterpost classify` both use Enricher.
+
+One spaCy ``Language`` (the trained pipeline, ``enrich/model/vennebroek``) tokenizes each text
+once; on that doc the textcat scores the three axes (best label per axis), the urgency safety
+layer may raise urgency, the gazetteer finds places, and function words give the language.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import spacy
+from spacy.language import Language
+from spacy.tokens import Doc
+
+import enrich.architecture  # noqa: F401  (registers luisterpost.TextCatCharBOW.v1 for spacy.load)
+from enrich.axes import AXES
+from enrich.language import detect_language
+from enrich.locations import DEFAULT_GAZETTEER, LocationFinder
+from enrich.urgency import DEFAULT_RULES, UrgencyRules
+from ingest.events import Enrichment
+from luisterpost.errors import LuisterpostError
+
+__all__ = ["DEFAULT_MODEL", "Enricher", "ModelNotFoundError", "load_model", "raise_urgency"]
+
+DEFAULT_MODEL = Path(__file__).parent / "model" / "vennebroek"
+
+
+class ModelNotFoundError(LuisterpostError):
+    """The trained pipeline is missing or unreadable."""
+
+
+def load_model(path: Path = DEFAULT_MODEL) -> Language:
+    """The trained pipeline from disk (no network); a clear error when it is not there."""
+    if not (path / "config.cfg").is_file():
+        raise ModelNotFoundError(f"no trained classifier in {path}: run `make model`")
+    try:
+        return spacy.load(path)
+    except (OSError, ValueError) as exc:
+        raise ModelNotFoundError(
+            f"cannot load the classifier in {path} ({exc}): run `make model`"
+        ) from None
+
+
+def model_name(nlp: Language) -> str:
+    """Name, version and a digest of the weights, so every result traces to one model."""
+    meta = nlp.meta
+    digest = meta.get("luisterpost", {}).get("weights_sha256", "")[:8]
+    return f"textcat/{meta.get('name', 'pipeline')}-{meta.get('version', '0')}" + (
+        f"+{digest}" if digest else ""
+    )
+
+
+def weights_digest(nlp: Language) -> str:
+    textcat: Any = nlp.get_pipe("textcat_multilabel")
+    return hashlib.sha256(textcat.to_bytes()).hexdigest()
+
+
+RANK = {"laag": 0, "normaal": 1, "hoog": 2, "spoed": 3}
+EMPTY_CATS = {
+    f"{axis}={label}": float(
+        label == {"topic": "overig", "urgency": "laag", "intent": "overig"}[axis]
+    )
+    for axis, labels in AXES.items()
+    for label in labels
+}
+
+
+def raise_urgency(best: str, scores: dict[str, float], thresholds: dict[str, float]) -> str:
+    """The model's best urgency, raised to spoed or hoog when that score passes its threshold."""
+    for level in ("spoed", "hoog"):
+        limit = thresholds.get(level)
+        if limit is not None and scores[level] >= limit and RANK[level] > RANK[best]:
+            return level
+    return best
+
+
+class Enricher:
+    """Topic, urgency, intent with scores, urgency reasons, locations and language per text."""
+
+    def __init__(
+        self,
+        model: Path = DEFAULT_MODEL,
+        rules: Path = DEFAULT_RULES,
+        gazetteer: Path = DEFAULT_GAZETTEER,
+        batch_size: int = 256,
+    ) -> None:
+        self.nlp = load_model(model)
+        self.urgency = UrgencyRules(rules, vocab=self.nlp.vocab)
+        self.locations = LocationFinder(gazetteer, vocab=self.nlp.vocab)
+        self.batch_size = batch_size
+        self.name = model_name(self.nlp)
+        # Urgency thresholds chosen on the dev split when the model was shipped (enrich.train):
+        # a spoed or hoog score above its threshold raises urgency even when "normaal" scores
+        # higher, because a missed urgent message costs more than a second look.
+        tuned = self.nlp.meta.get("luisterpost", {}).get("urgency_thresholds", {})
+        self.thresholds: dict[str, float] = {k: float(v) for k, v in tuned.items()}
+        self._keys = [
+            (axis, [(label, f"{axis}={label}") for label in labels])
+            for axis, labels in AXES.items()
+        ]
+
+    def classify(self, texts: Sequence[str]) -> list[Enrichment]:
+        """One result per text, in order (the ``Classifier`` interface enrich_messages uses)."""
+        return list(self.pipe(texts))
+
+    def pipe(self, texts: Iterable[str]) -> Iterator[Enrichment]:
+        pairs = ((text, text) for text in texts)  # the text rides along: doc.text is rebuilt
+        for doc, text in self.nlp.pipe(pairs, batch_size=self.batch_size, as_tuples=True):
+            yield self.enrichment(doc, text)
+
+    def enrichment(self, doc: Doc, text: str | None = None) -> Enrichment:
+        # spaCy's textcat scores an empty doc 0 for every label when the whole batch is empty and
+        # with the bias alone otherwise; a text without words gets fixed labels instead, so the
+        # result never depends on the batch (a deleted message's text is empty).
+        cats = doc.cats if len(doc) else EMPTY_CATS
+        scores = {
+            axis: {label: round(cats[key], 4) for label, key in keys} for axis, keys in self._keys
+        }
+        best = {axis: max(s, key=s.__getitem__) for axis, s in scores.items()}
+        urgency, urgency_score, reasons = best["urgency"], scores["urgency"][best["urgency"]], []
+        urgency = raise_urgency(urgency, scores["urgency"], self.thresholds)
+        if urgency != best["urgency"]:
+            urgency_score = scores["urgency"][urgency]
+        check = self.urgency.check_doc(doc)
+        if check.acute:  # the safety layer only raises: a model's spoed stays spoed
+            urgency, urgency_score, reasons = "spoed", 1.0, check.reasons()[:5]
+        return Enrichment(
+            topic=best["topic"],
+            urgency=urgency,
+            intent=best["intent"],
+            topic_score=scores["topic"][best["topic"]],
+            urgency_score=urgency_score,
+            intent_score=scores["intent"][best["intent"]],
+            scores=scores,
+            locations=self.locations.find_doc(doc),
+            lang=detect_language(doc.text if text is None else text),
+            classifier=self.name,
+            urgency_reasons=reasons,
+        )

@@ -1,0 +1,123 @@
+"""The one classify code path (Enricher) behind `luisterpost classify` and the enrich worker,
+against the shipped model in enrich/model/vennebroek."""
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from enrich.cli import classify_lines
+from enrich.enrich import enrich_messages
+from enrich.pipeline import Enricher, ModelNotFoundError
+from ingest.events import INTENTS, TOPICS, URGENCIES, Author, Direction, Enrichment, Message
+from luisterpost.cli import app
+
+ENRICHER = Enricher()
+
+LINES = [
+    json.dumps({"id": "a", "text": "Ik ruik gas in het trappenhuis aan de Kerkstraat 14!"}),
+    "dit is geen json",
+    json.dumps({"id": "b", "channel": "app", "text": "When is the garbage collected?"}),
+    json.dumps({"id": "c"}),
+    "",
+    json.dumps({"id": "d", "text": 42}),
+    json.dumps(["text", "x"]),
+    json.dumps({"id": "e", "text": "Wanneer is de inloopavond over het bestemmingsplan?"}),
+    json.dumps({"id": "f", "text": ""}),
+]
+
+
+def test_bad_lines_become_error_records_in_place_and_fields_pass_through() -> None:
+    out = list(classify_lines(LINES, ENRICHER, batch_size=2))
+    assert [r.get("id", r.get("line")) for r in out] == ["a", 2, "b", "c", "d", 7, "e", "f"]
+    errors = {r["line"]: r["error"] for r in out if "error" in r}
+    assert errors[2].startswith("not JSON") and errors[4] == "no text"
+    assert errors[6] == "text is int, not a string" and errors[7].startswith("not a JSON object")
+    b = next(r for r in out if r.get("id") == "b")
+    assert b["channel"] == "app" and b["text"] == "When is the garbage collected?"
+    assert b["enrichment"]["lang"] == "en"
+    a = next(r for r in out if r.get("id") == "a")["enrichment"]
+    assert a["urgency"] == "spoed" and a["urgency_reasons"]
+    assert a["locations"][0]["text"] == "Kerkstraat 14"
+    for record in out:
+        if "enrichment" in record:
+            Enrichment.model_validate(record["enrichment"])  # the worker's schema, unchanged
+
+
+def test_batch_size_does_not_change_results_or_order() -> None:
+    texts = [json.loads(line)["text"] for line in _corpus_lines(25)]
+    lines = [json.dumps({"id": i, "text": t}) for i, t in enumerate(texts)]
+    one = list(classify_lines(lines, ENRICHER, batch_size=1))
+    many = list(classify_lines(lines, ENRICHER, batch_size=1000))
+    assert [r["id"] for r in one] == list(range(25)) and one == many
+    # the worker's call gives the same enrichments: one code path
+    assert [r["enrichment"] for r in one] == [
+        e.model_dump(mode="json") for e in ENRICHER.classify(texts)
+    ]
+
+
+def test_labels_scores_and_classifier_name() -> None:
+    (e,) = ENRICHER.classify(["De grijze container is niet geleegd in De Horst"])
+    assert e.topic in TOPICS and e.urgency in URGENCIES and e.intent in INTENTS
+    assert set(e.scores) == {"topic", "urgency", "intent"}
+    assert e.topic_score == e.scores["topic"][e.topic] == max(e.scores["topic"].values())
+    assert e.classifier.startswith("textcat/vennebroek-")
+    assert [loc.text for loc in e.locations] == ["De Horst"]
+
+
+def test_enrich_messages_uses_the_enricher_for_inbound_only() -> None:
+    now = datetime(2026, 11, 2, 12, tzinfo=UTC)
+
+    def msg(pid: str, direction: Direction, text: str) -> Message:
+        return Message.create(
+            channel="facebook", platform_message_id=pid, platform_conversation_id="c",
+            direction=direction, author=Author(pseudonym="a"), text=text,
+            received_at=now, ingested_at=now, source="export/v1",
+        )  # fmt: skip
+
+    batch = [
+        msg("1", Direction.INBOUND, "er ligt een stroomkabel op straat die vonken geeft"),
+        msg("2", Direction.OUTBOUND, "Thanks, we will send someone"),
+    ]
+    out = enrich_messages(batch, ENRICHER)
+    assert out[0].enrichment == ENRICHER.classify([batch[0].text])[0]
+    assert out[0].enrichment is not None and out[0].enrichment.urgency == "spoed"
+    assert out[1].enrichment is None and out[1].lang == "en"
+
+
+def test_cli_reads_a_file_or_stdin_and_exits_zero_despite_bad_lines(tmp_path: Path) -> None:
+    path = tmp_path / "in.jsonl"
+    path.write_text("\n".join(LINES) + "\n", encoding="utf-8")
+    runner = CliRunner()
+    from_file = runner.invoke(app, ["classify", str(path)])
+    assert from_file.exit_code == 0, from_file.output
+    records = [json.loads(line) for line in from_file.stdout.splitlines() if line.startswith("{")]
+    assert len(records) == 8 and sum("error" in r for r in records) == 4
+    from_stdin = runner.invoke(app, ["classify"], input="\n".join(LINES) + "\n")
+    assert from_stdin.exit_code == 0
+    assert [json.loads(x) for x in from_stdin.stdout.splitlines() if x.startswith("{")] == records
+
+
+def test_cli_usage_errors_exit_non_zero(tmp_path: Path) -> None:
+    runner = CliRunner()
+    assert runner.invoke(app, ["classify", str(tmp_path / "missing.jsonl")]).exit_code != 0
+    assert runner.invoke(app, ["classify", "--batch-size", "0"], input="").exit_code != 0
+
+
+def test_a_missing_model_says_run_make_model(tmp_path: Path) -> None:
+    with pytest.raises(ModelNotFoundError, match="make model"):
+        Enricher(tmp_path / "nothing-here")
+
+
+def _corpus_lines(n: int) -> list[str]:
+    path = Path(__file__).resolve().parents[2] / "enrich" / "corpus" / "test.jsonl"
+    return path.read_text(encoding="utf-8").splitlines()[:n]
+
+
+def test_an_empty_text_gets_fixed_labels_whatever_the_batch() -> None:
+    alone = ENRICHER.classify([""])[0]
+    mixed = ENRICHER.classify(["De container is vol", ""])[1]
+    assert alone == mixed
+    assert (alone.topic, alone.urgency, alone.intent) == ("overig", "laag", "overig")
