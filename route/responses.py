@@ -3,8 +3,13 @@
 One ``Conversation`` holds what the route stage remembers of a conversation between messages
 (it lives in a faust Table keyed by conversation id, so it survives restarts). The rule: an
 inbound message's first response is the earliest reply by the municipality in the same
-conversation sent at or after it. Replies may be processed before the message they answer
-(out-of-order delivery) or days later; either way the result is the same.
+conversation, sent at or after it, that *covers* it. A reply whose ``reply_to`` names an
+inbound message of the conversation covers that message and the other messages of the same
+author (a public post or thread holds many residents; answering one answers none of the
+others). A reply without a known ``reply_to`` covers every earlier message (a private chat
+has one resident). Links are recomputed from the whole state after every message, so replies
+processed before the message they answer (out-of-order delivery) or days later give the same
+result.
 
 Processing the same message twice gives the same answer and the same updates (at-least-once
 delivery redelivers), so the index converges whatever was redelivered.
@@ -16,8 +21,12 @@ import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, field_validator
 
 from ingest.events import Message, Response, ResponseUpdate
+from ingest.localtime import to_utc
 from route.office_hours import OfficeHours
 from route.router import condition_holds
 from route.rules import RoutingConfig, ServiceLevel
@@ -27,6 +36,9 @@ __all__ = [
     "InboundEntry",
     "OutboundEntry",
     "Outcome",
+    "OverdueUpdate",
+    "mark_overdue",
+    "remember_overdue",
     "respond",
     "service_level_for",
     "time_response",
@@ -57,16 +69,61 @@ class InboundEntry:
     """None when no reply is expected."""
     answered_by: str | None = None
     answered_at: str | None = None
+    author: str = ""
+    """Pseudonym of the resident; "" in state stored before authors were kept."""
+    deleted: bool = False
+    """The resident deleted it: it no longer waits for a reply (left out of the backlog)."""
+    overdue_marked: bool = False
+    """The index was told it went past ``due_at`` unanswered (sent once, by the backlog timer)."""
+
+    @property
+    def waiting(self) -> bool:
+        """Expects a reply, has none, and was not deleted."""
+        return self.answered_by is None and self.due_at is not None and not self.deleted
 
 
 @dataclass
 class OutboundEntry:
     received_at: str
     answers: list[str] = field(default_factory=list)
+    reply_to: str | None = None
+    """The message id the platform says this reply answers, if any."""
+
+
+class OverdueUpdate(BaseModel):
+    """An in-place flag on an indexed inbound message: it went past its due time unanswered.
+
+    The canonical ``Response`` has no such field (its model lives with ingest), so the flag
+    travels as its own record kind on the routed topic; the indexer writes
+    ``response.overdue: true``. Writing it again changes nothing.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["overdue-update"] = "overdue-update"
+    message_id: str
+    conversation_id: str
+    received_at: datetime
+    """Chooses the monthly index that holds the message."""
+
+    @field_validator("received_at")
+    @classmethod
+    def _utc(cls, value: datetime) -> datetime:
+        return to_utc(value)
+
+    def to_json(self) -> bytes:
+        return self.model_dump_json().encode()
+
+
+Update = ResponseUpdate | OverdueUpdate
 
 
 def time_response(entry: InboundEntry, calendar: OfficeHours) -> Response:
-    """The response fields of one inbound message, from what the conversation knows."""
+    """The response fields of one inbound message, from what the conversation knows.
+
+    An unanswered message already flagged overdue has missed its service level whatever
+    comes later, so ``within_service_level`` is False rather than unknown.
+    """
     received = datetime.fromisoformat(entry.received_at)
     common = {
         "service_level": entry.level,
@@ -75,7 +132,8 @@ def time_response(entry: InboundEntry, calendar: OfficeHours) -> Response:
         "due_at": datetime.fromisoformat(entry.due_at) if entry.due_at else None,
     }
     if entry.answered_by is None or entry.answered_at is None:
-        return Response(answered=False, **common)
+        missed = entry.overdue_marked and entry.level_minutes is not None
+        return Response(answered=False, within_service_level=False if missed else None, **common)
     answered = datetime.fromisoformat(entry.answered_at)
     wall = max((answered - received).total_seconds() / 60, 0.0)
     business = calendar.business_minutes(received, answered)
@@ -95,6 +153,8 @@ def time_response(entry: InboundEntry, calendar: OfficeHours) -> Response:
 class Conversation:
     inbound: dict[str, InboundEntry] = field(default_factory=dict)
     outbound: dict[str, OutboundEntry] = field(default_factory=dict)
+    deleted: list[str] = field(default_factory=list)
+    """Inbound message ids deleted before they were tracked (the deletion came first)."""
 
     @classmethod
     def from_json(cls, text: str | None) -> Conversation:
@@ -104,6 +164,7 @@ class Conversation:
         return cls(
             {k: InboundEntry(**v) for k, v in data["inbound"].items()},
             {k: OutboundEntry(**v) for k, v in data["outbound"].items()},
+            list(data.get("deleted", [])),
         )
 
     def to_json(self) -> str:
@@ -111,13 +172,14 @@ class Conversation:
             {
                 "inbound": {k: asdict(v) for k, v in self.inbound.items()},
                 "outbound": {k: asdict(v) for k, v in self.outbound.items()},
+                "deleted": self.deleted,
             },
             separators=(",", ":"),
         )
 
     def unanswered(self) -> list[InboundEntry]:
-        """Messages that expect a reply and have none yet."""
-        return [e for e in self.inbound.values() if e.answered_by is None and e.due_at is not None]
+        """Messages that expect a reply, have none yet and were not deleted."""
+        return [e for e in self.inbound.values() if e.waiting]
 
     def _prune(self) -> None:
         if len(self.inbound) > MAX_ENTRIES:
@@ -130,6 +192,7 @@ class Conversation:
             oldest = sorted((e.received_at, k) for k, e in self.outbound.items())
             for _, key in oldest[: len(self.outbound) - MAX_ENTRIES]:
                 del self.outbound[key]
+        del self.deleted[:-MAX_ENTRIES]
 
 
 @dataclass
@@ -137,9 +200,72 @@ class Outcome:
     """What to write after one message: the message itself, completed, and in-place updates."""
 
     message: Message
-    updates: list[ResponseUpdate]
+    updates: list[Update]
     newly_answered: list[InboundEntry]
     """Inbound messages that got their first response now (for the response-time metric)."""
+
+
+@dataclass
+class _Relinked:
+    inbound: set[str] = field(default_factory=set)
+    """Inbound messages whose first response changed."""
+    replies: set[str] = field(default_factory=set)
+    """Replies whose ``answers`` changed."""
+    newly: list[InboundEntry] = field(default_factory=list)
+
+
+def _covers(conv: Conversation, reply: OutboundEntry, inbound_id: str) -> bool:
+    """Whether a reply answers an inbound message, apart from timing."""
+    target = conv.inbound.get(reply.reply_to) if reply.reply_to else None
+    if target is None:
+        return True  # no known reply_to: it answers the conversation
+    return inbound_id == reply.reply_to or conv.inbound[inbound_id].author == target.author
+
+
+def _relink(conv: Conversation) -> _Relinked:
+    """Recompute every inbound message's first response from the whole state (mutates it).
+
+    Recomputing instead of patching makes the order of processing irrelevant: a reply naming
+    a message not seen yet covers the conversation until that message arrives, then only its
+    author's messages.
+    """
+    changed = _Relinked()
+    replies = sorted(
+        (datetime.fromisoformat(o.received_at), reply_id, o)
+        for reply_id, o in conv.outbound.items()
+    )
+    for inbound_id, entry in sorted(conv.inbound.items()):
+        received = datetime.fromisoformat(entry.received_at)
+        first = next(
+            (
+                (sent, reply_id)
+                for sent, reply_id, reply in replies
+                if sent >= received and _covers(conv, reply, inbound_id)
+            ),
+            None,
+        )
+        old = entry.answered_by
+        pruned = old is not None and old not in conv.outbound
+        at = entry.answered_at
+        earlier = first is not None and at is not None and first[0] < datetime.fromisoformat(at)
+        if pruned and not earlier:
+            continue  # its reply was pruned from the state: keep it unless an earlier one covers it
+        new = first[1] if first else None
+        if new == old:
+            continue
+        if old is not None and old in conv.outbound:
+            conv.outbound[old].answers.remove(inbound_id)
+            changed.replies.add(old)
+        if first is None:
+            entry.answered_by, entry.answered_at = None, None
+        else:
+            entry.answered_by, entry.answered_at = first[1], first[0].isoformat()
+            conv.outbound[first[1]].answers.append(inbound_id)
+            changed.replies.add(first[1])
+            if old is None:
+                changed.newly.append(entry)
+        changed.inbound.add(inbound_id)
+    return changed
 
 
 def _answers_update(conversation_id: str, reply_id: str, entry: OutboundEntry) -> ResponseUpdate:
@@ -148,6 +274,29 @@ def _answers_update(conversation_id: str, reply_id: str, entry: OutboundEntry) -
         conversation_id=conversation_id,
         received_at=datetime.fromisoformat(entry.received_at),
         answers=sorted(entry.answers),
+    )
+
+
+def _response_update(
+    conv: Conversation,
+    conversation_id: str,
+    inbound_id: str,
+    calendars: Callable[[str], OfficeHours],
+) -> ResponseUpdate:
+    entry = conv.inbound[inbound_id]
+    return ResponseUpdate(
+        message_id=inbound_id,
+        conversation_id=conversation_id,
+        received_at=datetime.fromisoformat(entry.received_at),
+        response=time_response(entry, calendars(entry.department)),
+    )
+
+
+def _overdue_update(conversation_id: str, inbound_id: str, entry: InboundEntry) -> OverdueUpdate:
+    return OverdueUpdate(
+        message_id=inbound_id,
+        conversation_id=conversation_id,
+        received_at=datetime.fromisoformat(entry.received_at),
     )
 
 
@@ -166,10 +315,44 @@ def respond(
     """
     calendars = calendar_for or config.calendar_for
     if message.deleted:
+        _forget(conversation, message)
         return Outcome(message, [], [])
     if message.direction.value == "inbound":
         return _inbound(conversation, message, config, calendars)
     return _outbound(conversation, message, calendars)
+
+
+def _forget(conv: Conversation, message: Message) -> None:
+    """A deleted inbound message stops waiting; its answer, if any, still counts."""
+    if message.direction.value != "inbound":
+        return  # a deleted reply was still sent: it keeps answering
+    entry = conv.inbound.get(message.message_id)
+    if entry is not None:
+        entry.deleted = True
+    elif message.message_id not in conv.deleted:
+        conv.deleted.append(message.message_id)
+        conv._prune()
+
+
+def _other_updates(
+    conv: Conversation,
+    conversation_id: str,
+    changed: _Relinked,
+    calendars: Callable[[str], OfficeHours],
+    *,
+    skip: set[str],
+) -> list[Update]:
+    """Updates for the other messages whose links changed with this one."""
+    updates: list[Update] = [
+        _response_update(conv, conversation_id, inbound_id, calendars)
+        for inbound_id in sorted(changed.inbound - skip)
+    ]
+    updates += [
+        _answers_update(conversation_id, reply_id, conv.outbound[reply_id])
+        for reply_id in sorted(changed.replies - skip)
+        if reply_id in conv.outbound
+    ]
+    return updates
 
 
 def _inbound(
@@ -182,8 +365,8 @@ def _inbound(
         raise ValueError("conversation tracking needs a routed, enriched inbound message")
     department = message.routing.department
     calendar = calendars(department)
-    entry = conv.inbound.get(message.message_id)
-    newly: list[InboundEntry] = []
+    message_id = message.message_id
+    entry = conv.inbound.get(message_id)
     if entry is None:
         level = service_level_for(message, config)
         received = message.received_at
@@ -202,28 +385,28 @@ def _inbound(
             level_minutes=level.minutes,
             level_clock=level.clock,
             due_at=due.isoformat() if due else None,
+            author=message.author.pseudonym,
+            deleted=message_id in conv.deleted,
         )
-        # Out of order: a reply processed earlier may already answer this message.
-        earliest = min(
-            (
-                (datetime.fromisoformat(o.received_at), reply_id)
-                for reply_id, o in conv.outbound.items()
-                if datetime.fromisoformat(o.received_at) >= received
-            ),
-            default=None,
-        )
-        if earliest is not None:
-            entry.answered_at, entry.answered_by = earliest[0].isoformat(), earliest[1]
-            conv.outbound[earliest[1]].answers.append(message.message_id)
-            newly.append(entry)
-        conv.inbound[message.message_id] = entry
-        conv._prune()
-    updates = []
+        if entry.deleted:
+            conv.deleted.remove(message_id)
+        conv.inbound[message_id] = entry
+    elif not entry.author:
+        entry.author = message.author.pseudonym  # state stored before authors were kept
+    changed = _relink(conv)
+    conv._prune()
+    # The message goes out whole, so it needs no update of its own; the rest do.
+    updates: list[Update] = []
     if entry.answered_by is not None and entry.answered_by in conv.outbound:
         reply = conv.outbound[entry.answered_by]
         updates.append(_answers_update(message.conversation_id, entry.answered_by, reply))
+    if entry.overdue_marked:
+        # A redelivered message replaces the indexed document: restore the flag.
+        updates.append(_overdue_update(message.conversation_id, message_id, entry))
+    skip = {message_id} | ({entry.answered_by} if entry.answered_by else set())
+    updates += _other_updates(conv, message.conversation_id, changed, calendars, skip=skip)
     completed = message.model_copy(update={"response": time_response(entry, calendar)})
-    return Outcome(completed, updates, newly)
+    return Outcome(completed, updates, changed.newly)
 
 
 def _outbound(
@@ -231,41 +414,66 @@ def _outbound(
 ) -> Outcome:
     reply_id = message.message_id
     reply = conv.outbound.get(reply_id)
-    newly: list[InboundEntry] = []
-    changed_replies: set[str] = set()
     if reply is None:
-        sent = message.received_at
-        reply = OutboundEntry(received_at=sent.isoformat())
+        reply = OutboundEntry(received_at=message.received_at.isoformat())
         conv.outbound[reply_id] = reply
-        for inbound_id, entry in conv.inbound.items():
-            if datetime.fromisoformat(entry.received_at) > sent:
-                continue
-            if entry.answered_at is not None and datetime.fromisoformat(entry.answered_at) <= sent:
-                continue
-            # Unanswered, or answered by a later reply that was processed first: this one is first.
-            if entry.answered_by is None:
-                newly.append(entry)
-            elif entry.answered_by in conv.outbound:
-                conv.outbound[entry.answered_by].answers.remove(inbound_id)
-                changed_replies.add(entry.answered_by)
-            entry.answered_by, entry.answered_at = reply_id, sent.isoformat()
-            reply.answers.append(inbound_id)
-        conv._prune()
-    updates = [
-        ResponseUpdate(
-            message_id=inbound_id,
-            conversation_id=message.conversation_id,
-            received_at=datetime.fromisoformat(conv.inbound[inbound_id].received_at),
-            response=time_response(
-                conv.inbound[inbound_id], calendars(conv.inbound[inbound_id].department)
-            ),
-        )
-        for inbound_id in sorted(reply.answers)
-        if inbound_id in conv.inbound
+    if reply.reply_to is None:
+        reply.reply_to = message.reply_to  # also fills in state stored before reply_to was kept
+    changed = _relink(conv)
+    conv._prune()
+    answered = sorted(i for i in reply.answers if i in conv.inbound)
+    updates: list[Update] = [
+        _response_update(conv, message.conversation_id, inbound_id, calendars)
+        for inbound_id in answered
     ]
-    updates += [
-        _answers_update(message.conversation_id, other, conv.outbound[other])
-        for other in sorted(changed_replies)
-    ]
+    skip = {reply_id, *answered}
+    updates += _other_updates(conv, message.conversation_id, changed, calendars, skip=skip)
     completed = message.model_copy(update={"answers": sorted(reply.answers)})
-    return Outcome(completed, updates, newly)
+    return Outcome(completed, updates, changed.newly)
+
+
+def mark_overdue(
+    conversation: Conversation,
+    conversation_id: str,
+    now: datetime,
+    calendar_for: Callable[[str], OfficeHours],
+) -> tuple[list[str], list[Update]]:
+    """Find the waiting messages that passed their due time and were not flagged yet.
+
+    The conversation is not changed: the caller sends the updates first and then records the
+    flags with :func:`remember_overdue`, so a crash in between sends them again (idempotent)
+    instead of never.
+
+    :returns: the flagged message ids, and per message the response (now missed) and the
+        overdue flag to write.
+    """
+    flagged: list[str] = []
+    updates: list[Update] = []
+    for inbound_id, entry in sorted(conversation.inbound.items()):
+        if entry.overdue_marked or not entry.waiting or entry.due_at is None:
+            continue
+        if datetime.fromisoformat(entry.due_at) >= now:
+            continue
+        flagged.append(inbound_id)
+        missed = InboundEntry(**{**asdict(entry), "overdue_marked": True})
+        updates.append(
+            ResponseUpdate(
+                message_id=inbound_id,
+                conversation_id=conversation_id,
+                received_at=datetime.fromisoformat(entry.received_at),
+                response=time_response(missed, calendar_for(entry.department)),
+            )
+        )
+        updates.append(_overdue_update(conversation_id, inbound_id, entry))
+    return flagged, updates
+
+
+def remember_overdue(conversation: Conversation, flagged: list[str]) -> bool:
+    """Record that the overdue flags were sent; False when nothing changed."""
+    changed = False
+    for inbound_id in flagged:
+        entry = conversation.inbound.get(inbound_id)
+        if entry is not None and not entry.overdue_marked:
+            entry.overdue_marked = True
+            changed = True
+    return changed

@@ -12,7 +12,15 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from ingest.events import CHANNELS, INTENTS, TOPICS, URGENCIES
 from luisterpost.errors import validation_problems
@@ -124,6 +132,16 @@ class DepartmentHours(BaseModel):
     weekly: dict[int, list[str]] | None = None
     closed_days: list[date] = Field(default_factory=list)
     """Closing days on top of the general ones."""
+    open_on_holidays: StrictBool = False
+    """True for a department staffed around the clock: public holidays and the general
+    closing days do not close it (its own ``closed_days`` still do). Needs its own ``weekly``,
+    since the general hours are those of an office that does close."""
+
+    @model_validator(mode="after")
+    def _own_hours(self) -> DepartmentHours:
+        if self.open_on_holidays and self.weekly is None:
+            raise ValueError("open_on_holidays needs the department's own weekly hours")
+        return self
 
 
 class OfficeHoursConfig(BaseModel):
@@ -217,8 +235,8 @@ class RoutingConfig(BaseModel):
         return {
             dept: OfficeHours.from_config(
                 own.weekly if own.weekly is not None else oh.weekly,
-                oh.public_holidays,
-                [*oh.closed_days, *own.closed_days],
+                None if own.open_on_holidays else oh.public_holidays,
+                own.closed_days if own.open_on_holidays else [*oh.closed_days, *own.closed_days],
             )
             for dept, own in oh.departments.items()
         }

@@ -1,12 +1,21 @@
 """Conversation tracking: which reply answers which message, response times, service levels."""
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from ingest.events import Author, Direction, Enrichment, Message, ResponseUpdate
-from route.responses import Conversation, Outcome, respond, service_level_for
+from route.responses import (
+    Conversation,
+    Outcome,
+    OverdueUpdate,
+    mark_overdue,
+    remember_overdue,
+    respond,
+    service_level_for,
+)
 from route.router import route
 from route.rules import load_rules
 
@@ -22,13 +31,14 @@ def inbound(
     urgency: str = "normaal",
     channel: str = "twitter",
     intent: str = "melding",
+    author: str = "resident",
 ) -> Message:
     base = Message.create(
         channel=channel,  # type: ignore[arg-type]
         platform_message_id=pid,
         platform_conversation_id="thread",
         direction=Direction.INBOUND,
-        author=Author(pseudonym="resident"),
+        author=Author(pseudonym=author),
         text="de lantaarnpaal is kapot",
         received_at=at,
         ingested_at=at,
@@ -62,6 +72,10 @@ def reply(pid: str, at: datetime, *, channel: str = "twitter", to: str | None = 
     )
 
 
+def response_updates(outcome: Outcome) -> list[ResponseUpdate]:
+    return [u for u in outcome.updates if isinstance(u, ResponseUpdate)]
+
+
 def test_unanswered_message_gets_its_service_level_and_due_time() -> None:
     conv = Conversation()
     out = respond(conv, inbound("q", MONDAY_10), RULES)
@@ -71,7 +85,7 @@ def test_unanswered_message_gets_its_service_level_and_due_time() -> None:
     # Two office hours after Monday 10:00 is Monday 12:00 local (11:00 UTC).
     assert response.due_at == datetime(2026, 11, 23, 11, 0, tzinfo=UTC)
     assert response.within_service_level is None
-    assert out.updates == [] and conv.unanswered()
+    assert response_updates(out) == [] and conv.unanswered()
 
 
 def test_reply_answers_earlier_messages_of_the_conversation_in_place() -> None:
@@ -81,7 +95,7 @@ def test_reply_answers_earlier_messages_of_the_conversation_in_place() -> None:
     out = respond(conv, reply("r", MONDAY_10 + timedelta(minutes=45)), RULES)
 
     assert out.message.answers == sorted([first.message_id, second.message_id])
-    by_id = {u.message_id: u for u in out.updates}
+    by_id = {u.message_id: u for u in response_updates(out)}
     assert by_id[first.message_id].response is not None
     r1 = by_id[first.message_id].response
     assert r1 is not None and r1.answered and r1.wall_minutes == 45 and r1.business_minutes == 45
@@ -91,7 +105,9 @@ def test_reply_answers_earlier_messages_of_the_conversation_in_place() -> None:
     # Updates name the index month of the message they change, not of the reply.
     assert by_id[first.message_id].received_at == MONDAY_10
     assert not conv.unanswered()
-    assert sorted(e.message_id for e in [first, second]) == [u.message_id for u in out.updates]
+    assert sorted(e.message_id for e in [first, second]) == [
+        u.message_id for u in response_updates(out)
+    ]
 
 
 def test_saturday_night_message_answered_monday_counts_business_minutes_only() -> None:
@@ -99,7 +115,7 @@ def test_saturday_night_message_answered_monday_counts_business_minutes_only() -
     respond(conv, inbound("q", SATURDAY_23), RULES)
     monday_0900 = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
     out = respond(conv, reply("r", monday_0900), RULES)
-    response = out.updates[0].response
+    response = response_updates(out)[0].response
     assert response is not None
     assert response.wall_minutes == 34 * 60  # Sat 23:00 -> Mon 09:00
     assert response.business_minutes == 30  # Mon 08:30 -> 09:00
@@ -110,7 +126,7 @@ def test_late_reply_days_later_misses_the_service_level() -> None:
     conv = Conversation()
     respond(conv, inbound("q", MONDAY_10, channel="webform"), RULES)
     out = respond(conv, reply("r", MONDAY_10 + timedelta(days=3), channel="webform"), RULES)
-    response = out.updates[0].response
+    response = response_updates(out)[0].response
     assert response is not None and response.service_level == "standaard-1-werkdag"
     assert response.business_minutes == 3 * 8 * 60
     assert response.within_service_level is False
@@ -123,18 +139,18 @@ def test_spoed_uses_the_wall_clock() -> None:
     assert message.response.service_level_clock == "wall"
     assert message.response.due_at == SATURDAY_23 + timedelta(hours=1)
     out = respond(conv, reply("r", SATURDAY_23 + timedelta(minutes=50)), RULES)
-    assert out.updates[0].response is not None
-    assert out.updates[0].response.within_service_level is True
-    assert out.updates[0].response.business_minutes == 0
+    assert response_updates(out)[0].response is not None
+    assert response_updates(out)[0].response.within_service_level is True
+    assert response_updates(out)[0].response.business_minutes == 0
 
 
 def test_reply_processed_before_the_message_it_answers() -> None:
     conv = Conversation()
     early = respond(conv, reply("r", MONDAY_10 + timedelta(minutes=20)), RULES)
-    assert early.message.answers == [] and early.updates == []
+    assert early.message.answers == [] and response_updates(early) == []
     out = respond(conv, inbound("q", MONDAY_10), RULES)
     assert out.message.response is not None and out.message.response.wall_minutes == 20
-    assert [u.answers for u in out.updates] == [[out.message.message_id]]
+    assert [u.answers for u in response_updates(out)] == [[out.message.message_id]]
     assert len(out.newly_answered) == 1
 
 
@@ -143,11 +159,11 @@ def test_an_earlier_reply_processed_later_becomes_the_first_response() -> None:
     question = respond(conv, inbound("q", MONDAY_10), RULES).message
     late = respond(conv, reply("r2", MONDAY_10 + timedelta(hours=2)), RULES).message
     out = respond(conv, reply("r1", MONDAY_10 + timedelta(minutes=15)), RULES)
-    responses = [u.response for u in out.updates if u.response is not None]
+    responses = [u.response for u in response_updates(out) if u.response is not None]
     assert responses[0].first_reply_id == out.message.message_id
     assert responses[0].wall_minutes == 15
     # The later reply no longer claims the message.
-    answers = {u.message_id: u.answers for u in out.updates if u.answers is not None}
+    answers = {u.message_id: u.answers for u in response_updates(out) if u.answers is not None}
     assert answers == {late.message_id: []}
     assert out.message.answers == [question.message_id]
 
@@ -159,13 +175,24 @@ def test_reply_before_a_message_does_not_answer_it() -> None:
     assert out.message.response is not None and not out.message.response.answered
 
 
+def _apply(index: dict[str, dict[str, Any]], update: ResponseUpdate | OverdueUpdate) -> None:
+    doc = index[update.message_id]
+    if isinstance(update, OverdueUpdate):
+        doc["response"] = {**doc["response"], "overdue": True}
+        return
+    changes = update.model_dump(mode="json", exclude_none=True, include={"response", "answers"})
+    if "response" in changes:  # a partial update merges objects, as Elasticsearch does
+        changes["response"] = {**(doc.get("response") or {}), **changes["response"]}
+    doc.update(changes)
+
+
 def _index_after(outcomes: list[Outcome]) -> dict[str, dict[str, Any]]:
     """What the index holds after writing each outcome in order (documents, then updates)."""
     index: dict[str, dict[str, Any]] = {}
     for outcome in outcomes:
         index[outcome.message.message_id] = outcome.message.model_dump(mode="json")
         for update in outcome.updates:
-            index[update.message_id].update(update.model_dump(mode="json", exclude_none=True))
+            _apply(index, update)
     return index
 
 
@@ -221,3 +248,158 @@ def test_thanks_expect_no_reply_and_are_never_overdue() -> None:
     response = out.updates[0].response
     assert response is not None and response.answered
     assert response.within_service_level is None  # answered, but no promise to keep
+
+
+# A public thread: many residents, replies that say whom they answer -------------------------
+
+
+def _public_thread(order: list[str]) -> tuple[dict[str, Outcome], Conversation]:
+    """Resident A asks twice, resident B once; webcare answers A's first message only."""
+    messages = {
+        "a1": inbound("a1", MONDAY_10, author="A"),
+        "b1": inbound("b1", MONDAY_10 + timedelta(minutes=5), author="B"),
+        "a2": inbound("a2", MONDAY_10 + timedelta(minutes=10), author="A"),
+        "r": reply("r", MONDAY_10 + timedelta(minutes=30), to="a1"),
+    }
+    conv = Conversation()
+    outcomes = {key: respond(conv, messages[key], RULES) for key in order}
+    return outcomes, conv
+
+
+@pytest.mark.parametrize(
+    "order",
+    [["a1", "b1", "a2", "r"], ["r", "a1", "b1", "a2"], ["b1", "r", "a2", "a1"]],
+    ids=["in order", "reply first", "mixed"],
+)
+def test_a_reply_to_one_resident_leaves_the_other_unanswered(order: list[str]) -> None:
+    outcomes, conv = _public_thread(order)
+    index = _index_after([outcomes[key] for key in order])
+    by_pid = {doc["platform_message_id"]: doc for doc in index.values()}
+    assert by_pid["a1"]["response"]["answered"] is True
+    assert by_pid["a2"]["response"]["answered"] is True  # A's follow-up, before the reply
+    assert by_pid["b1"]["response"]["answered"] is False
+    assert by_pid["r"]["answers"] == sorted(
+        [by_pid["a1"]["message_id"], by_pid["a2"]["message_id"]]
+    )
+    [waiting] = conv.unanswered()
+    assert waiting.author == "B"
+
+
+def test_a_reply_naming_a_message_not_seen_yet_is_narrowed_when_it_arrives() -> None:
+    conv = Conversation()
+    b = respond(conv, inbound("b1", MONDAY_10, author="B"), RULES).message
+    early = respond(conv, reply("r", MONDAY_10 + timedelta(minutes=30), to="a1"), RULES)
+    # Until a1 is known the reply answers the conversation, as in a private chat ...
+    assert early.message.answers == [b.message_id]
+    out = respond(conv, inbound("a1", MONDAY_10 + timedelta(minutes=1), author="A"), RULES)
+    # ... then only A: B is waiting again, and the index is told.
+    assert out.message.response is not None and out.message.response.answered
+    updates = {u.message_id: u for u in response_updates(out)}
+    b_response = updates[b.message_id].response
+    assert b_response is not None and not b_response.answered
+    assert updates[early.message.message_id].answers == [out.message.message_id]
+    assert [e.author for e in conv.unanswered()] == ["B"]
+
+
+def test_a_reply_naming_an_unknown_message_answers_the_conversation() -> None:
+    conv = Conversation()
+    respond(conv, inbound("a1", MONDAY_10, author="A"), RULES)
+    respond(conv, inbound("b1", MONDAY_10 + timedelta(minutes=1), author="B"), RULES)
+    out = respond(conv, reply("r", MONDAY_10 + timedelta(minutes=30), to="elsewhere"), RULES)
+    assert len(out.message.answers) == 2 and conv.unanswered() == []
+
+
+def test_state_stored_before_authors_and_reply_to_still_loads() -> None:
+    conv = Conversation()
+    respond(conv, inbound("q", MONDAY_10), RULES)
+    respond(conv, reply("r", MONDAY_10 + timedelta(minutes=3), to="q"), RULES)
+    data = json.loads(conv.to_json())
+    for entry in data["inbound"].values():
+        for key in ("author", "deleted", "overdue_marked"):
+            del entry[key]
+    for entry in data["outbound"].values():
+        del entry["reply_to"]
+    del data["deleted"]
+    old = Conversation.from_json(json.dumps(data))
+    assert [e.answered_by for e in old.inbound.values()] == [
+        e.answered_by for e in conv.inbound.values()
+    ]
+    assert old.unanswered() == []
+
+
+# Deleted messages -------------------------------------------------------------------------
+
+
+def test_a_deleted_unanswered_message_leaves_the_backlog() -> None:
+    conv = Conversation()
+    question = inbound("q", MONDAY_10)
+    respond(conv, question, RULES)
+    deleted = question.model_copy(update={"deleted": True, "text": ""})
+    out = respond(conv, deleted, RULES)
+    assert out.updates == [] and out.newly_answered == []
+    assert conv.unanswered() == []
+    assert mark_overdue(
+        conv, question.conversation_id, MONDAY_10 + timedelta(days=9), RULES.calendar_for
+    ) == ([], [])
+    # Redelivery of the original message does not bring it back.
+    respond(conv, question, RULES)
+    assert conv.unanswered() == []
+
+
+def test_a_deletion_processed_before_its_message_still_counts() -> None:
+    conv = Conversation()
+    question = inbound("q", MONDAY_10)
+    respond(conv, question.model_copy(update={"deleted": True, "text": ""}), RULES)
+    respond(conv, question, RULES)
+    assert conv.unanswered() == [] and conv.deleted == []
+    assert Conversation.from_json(conv.to_json()) == conv
+
+
+# Overdue: the backlog timer flags unanswered messages past due once ----------------------
+
+
+def test_overdue_messages_are_flagged_once_and_stay_missed_when_answered_late() -> None:
+    conv = Conversation()
+    question = respond(conv, inbound("q", MONDAY_10), RULES).message  # due 12:00 local
+    cid = question.conversation_id
+    assert mark_overdue(conv, cid, MONDAY_10 + timedelta(hours=1), RULES.calendar_for) == ([], [])
+    late = MONDAY_10 + timedelta(hours=3)
+    flagged, updates = mark_overdue(conv, cid, late, RULES.calendar_for)
+    assert flagged == [question.message_id]
+    index = _index_after([Outcome(question, updates, [])])
+    response = index[question.message_id]["response"]
+    assert response["overdue"] is True and response["within_service_level"] is False
+    assert response["answered"] is False
+    # Not remembered yet (the caller sends first): asked again, the same answer.
+    assert mark_overdue(conv, cid, late, RULES.calendar_for)[0] == flagged
+    assert remember_overdue(conv, flagged) is True
+    assert remember_overdue(conv, flagged) is False
+    assert mark_overdue(conv, cid, late, RULES.calendar_for) == ([], [])
+    # A late reply answers it and keeps the miss; the flag stays in the index.
+    answer = respond(conv, reply("r", MONDAY_10 + timedelta(hours=5)), RULES)
+    index = _index_after([Outcome(question, updates, []), answer])
+    response = index[question.message_id]["response"]
+    assert response["answered"] is True and response["within_service_level"] is False
+    assert response["overdue"] is True
+
+
+def test_a_redelivered_overdue_message_restores_its_flag() -> None:
+    conv = Conversation()
+    message = inbound("q", MONDAY_10)
+    respond(conv, message, RULES)
+    flagged, _ = mark_overdue(
+        conv, message.conversation_id, MONDAY_10 + timedelta(days=1), RULES.calendar_for
+    )
+    remember_overdue(conv, flagged)
+    again = respond(conv, message, RULES)
+    assert again.message.response is not None
+    assert again.message.response.within_service_level is False
+    assert [type(u) for u in again.updates] == [OverdueUpdate]
+
+
+def test_messages_expecting_no_reply_are_never_flagged() -> None:
+    conv = Conversation()
+    thanks = inbound("t", MONDAY_10, urgency="laag", intent="compliment")
+    respond(conv, thanks, RULES)
+    later = MONDAY_10 + timedelta(days=30)
+    assert mark_overdue(conv, thanks.conversation_id, later, RULES.calendar_for) == ([], [])

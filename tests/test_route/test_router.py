@@ -138,6 +138,18 @@ def _write(tmp_path: Path, change: Any) -> Path:
         ),
         (lambda d: d["office_hours"].update(timezone="UTC"), "Europe/Amsterdam"),
         (lambda d: d.update(surprise=True), "surprise"),
+        (
+            lambda d: d["office_hours"]["departments"]["openbare-orde"].update(
+                open_on_holidays="ja"
+            ),
+            "open_on_holidays",
+        ),
+        (
+            lambda d: d["office_hours"]["departments"].update(
+                burgerzaken={"open_on_holidays": True}
+            ),
+            "needs the department's own weekly hours",
+        ),
     ],
 )
 def test_invalid_rules_are_rejected_with_the_place(
