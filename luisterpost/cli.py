@@ -147,7 +147,7 @@ def setup() -> None:
 @app.command()
 def worker(
     stages: Annotated[
-        list[str] | None, typer.Argument(help="normalise, enrich, route, index, or all")
+        list[str] | None, typer.Argument(help="normalise, enrich, route, index, alert, or all")
     ] = None,
     metrics_port: Annotated[
         int | None, typer.Option(help="Prometheus metrics port (default from settings)")

@@ -33,8 +33,9 @@ from rich.table import Table
 from ingest.raw import RawRecord
 from luisterpost.readiness import wait_until_fetching
 from luisterpost.services import LocalServices
+from luisterpost.topics import TopicNames
 
-__all__ = ["main", "percentiles"]
+__all__ = ["due", "main", "next_due", "percentiles"]
 
 _REF = re.compile(r"ref (U\d+)")
 URGENT = "Ik ruik gas in het trappenhuis van de flat aan de Kerkstraat, ref {ref}"
@@ -49,6 +50,21 @@ def percentiles(values: list[float], ranks: tuple[int, ...] = (50, 90, 99)) -> d
     out = {f"p{r}": ordered[max(0, -(-r * len(ordered) // 100) - 1)] for r in ranks}
     out["max"] = ordered[-1]
     return out
+
+
+def due(start: float, now: float, rate: float) -> int:
+    """How many sends of a steady ``rate`` per second are due by ``now`` (the first at ``start``).
+
+    An exact schedule, so any rate (0.5/s, 15/s) is what the report says it is.
+    """
+    if rate <= 0 or now < start:
+        return 0
+    return int((now - start) * rate) + 1
+
+
+def next_due(start: float, sent: int, rate: float) -> float:
+    """When send number ``sent`` (0-based) is due; never for a zero rate."""
+    return start + sent / rate if rate > 0 else float("inf")
 
 
 def _free_port() -> int:
@@ -96,6 +112,7 @@ def main() -> None:
     services.up(timeout=60)
     arrivals: dict[str, float] = {}
     hook_port, metrics_port = _free_port(), _free_port()
+    elapsed = 0.0
     _receiver(hook_port, arrivals)
     env = {
         **os.environ,
@@ -110,31 +127,31 @@ def main() -> None:
         [sys.executable, "-m", "luisterpost", "worker", "--metrics-port", str(metrics_port)],
         env=env, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
+    names = TopicNames(os.environ.get("LUISTERPOST_TOPIC_PREFIX", "luisterpost"), ())
+    urgent_rate = 1 / args.urgent_every if args.urgent_every > 0 else 0.0
     sent: dict[str, float] = {}
+    n = 0
     try:
-        wait_until_fetching(metrics_port, "luisterpost.raw", 120)
-        wait_until_fetching(metrics_port, "luisterpost.alerts.urgent", 120)
+        wait_until_fetching(metrics_port, names.raw, 120)
+        wait_until_fetching(metrics_port, names.alerts, 120)
         producer = KafkaProducer(bootstrap_servers=services.kafka_servers, acks="all", linger_ms=5)
         start = time.monotonic()
-        n = 0
-        next_urgent = start
-        while time.monotonic() - start < args.seconds:
-            tick = time.monotonic()
-            if tick >= next_urgent:
+        end = start + args.seconds
+        while (now := time.monotonic()) < end:
+            while len(sent) < due(start, now, urgent_rate):
                 ref = f"U{len(sent):05d}"
                 record = _record(f"u-{ref}", URGENT.format(ref=ref))
                 producer.send(
-                    "luisterpost.raw", key=record.delivery_id.encode(), value=record.to_json()
+                    names.raw, key=record.delivery_id.encode(), value=record.to_json()
                 ).get(10)
                 sent[ref] = time.time()
-                next_urgent += args.urgent_every
-            for _ in range(max(1, int(args.rate / 10))):
+            while n < due(start, now, args.rate):
                 n += 1
                 record = _record(f"n-{n}", NORMAL.format(n=n))
-                producer.send(
-                    "luisterpost.raw", key=record.delivery_id.encode(), value=record.to_json()
-                )
-            time.sleep(max(0.0, 0.1 - (time.monotonic() - tick)))
+                producer.send(names.raw, key=record.delivery_id.encode(), value=record.to_json())
+            wake = min(next_due(start, len(sent), urgent_rate), next_due(start, n, args.rate), end)
+            time.sleep(max(0.0, wake - time.monotonic()))
+        elapsed = time.monotonic() - start
         producer.flush()
         producer.close()
         deadline = time.monotonic() + 60
@@ -166,6 +183,7 @@ def main() -> None:
         "urgent_sent": len(sent),
         "urgent_delivered": len(latencies),
         "background_sent": n,
+        "background_achieved_per_second": round(n / elapsed, 3) if elapsed > 0 else None,
         "latency_seconds": {k: round(v, 4) for k, v in stats.items()},
         "alert_tick_seconds": float(os.environ.get("LUISTERPOST_ALERT_TICK_SECONDS", "1.0")),
     }

@@ -3,6 +3,8 @@
 The payloads are built by pure functions; ``Deliverer`` only sends them. Alertmanager
 deduplicates by label set, so re-sending an alert is harmless; webhooks get an
 ``Idempotency-Key`` header (incident id + notice kind) that stays the same on every retry.
+A 4xx answer other than 408/429 is a permanent failure (wrong URL, rejected payload): it is
+still retried, at the longest backoff, and logged as an error.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from typing import Any, Literal
 import aiohttp
 
 from route.oncall.config import OncallConfig
-from route.oncall.incidents import Delivery, Incident
+from route.oncall.incidents import Delivery, Incident, expires_at
 from route.oncall.policy import render_text
 
 __all__ = [
@@ -25,6 +27,7 @@ __all__ = [
     "Receiver",
     "alertmanager_alerts",
     "notice_text",
+    "permanent_failure",
     "receivers_from",
     "webhook_body",
 ]
@@ -34,6 +37,15 @@ ALERTNAME = "LuisterpostUrgentMessage"
 
 class DeliveryError(Exception):
     """A receiver did not take the notice; the reason is kept in the incident."""
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+def permanent_failure(status: int) -> bool:
+    """A client error that repeating the same request will not fix (not 408 Timeout, 429 Busy)."""
+    return 400 <= status < 500 and status not in (408, 429)
 
 
 @dataclass(frozen=True)
@@ -66,12 +78,12 @@ def _iso(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
-def _labels(incident: Incident, level: int) -> dict[str, str]:
+def _labels(incident: Incident, level: int, severity: str | None = None) -> dict[str, str]:
     return {
         "alertname": ALERTNAME,
         "incident": incident.incident_id,
         "team": incident.team,
-        "severity": incident.severity,
+        "severity": severity or incident.severity,
         "responder": incident.responders[min(level, len(incident.responders) - 1)],
         "escalation_level": str(level),
         "department": incident.department,
@@ -81,31 +93,45 @@ def _labels(incident: Incident, level: int) -> dict[str, str]:
 
 def notice_text(incident: Incident, delivery: Delivery, config: OncallConfig) -> str:
     text = render_text(incident, config)
-    if delivery.kind == "ack":
+    if delivery.kind.startswith("ack"):
         by = incident.acknowledged_by or "onbekend"
         return f"✔ Bevestigd door {by} na {incident.minutes_to_ack} min: {incident.excerpt} {incident.link}"
     if delivery.kind.startswith("escalate"):
         waited = config.escalation.after(incident.severity).total_seconds() / 60
         return f"⚠ Escalatie {delivery.level}: niet bevestigd binnen {waited:g} min. {text}"
+    if delivery.kind == "upgrade":
+        return f"⬆ Opgeschaald naar spoed (critical): {text}"
     return text
 
 
 def alertmanager_alerts(
     incident: Incident, delivery: Delivery, config: OncallConfig
 ) -> list[dict[str, Any]]:
-    """The POST /api/v2/alerts body. An ack resolves every level raised so far."""
-    if delivery.kind == "ack":
+    """The POST /api/v2/alerts body.
+
+    An alert is one label set (severity and escalation level included). A raise or escalation
+    fires until the incident expires; an ack resolves every level raised so far, in every
+    severity the incident had; an upgrade re-raises every level as critical and resolves the
+    warning ones, so Alertmanager routes the incident as critical from then on.
+    """
+    firing_until = expires_at(incident, config.policy.resolve_after)
+    plan: list[tuple[int, str, datetime]] = []  # level, severity, endsAt
+    severities = ["warning", "critical"] if incident.upgraded_at else [incident.severity]
+    if delivery.kind.startswith("ack"):
         ends = incident.acknowledged_at or incident.raised_at
-        levels = range(incident.level + 1)
+        plan = [(lvl, sev, ends) for lvl in range(incident.level + 1) for sev in severities]
+    elif delivery.kind == "upgrade":
+        upgraded = incident.upgraded_at or incident.raised_at
+        for lvl in range(delivery.level + 1):
+            plan += [(lvl, "warning", upgraded), (lvl, "critical", firing_until)]
     else:
-        ends = incident.raised_at + config.policy.resolve_after
-        levels = range(delivery.level, delivery.level + 1)
+        plan = [(delivery.level, incident.severity, firing_until)]
     alerts = []
-    for level in levels:
+    for level, severity, ends in plan:
         starts = incident.raised_at if level == 0 else incident.escalated_at or incident.raised_at
         alerts.append(
             {
-                "labels": _labels(incident, level),
+                "labels": _labels(incident, level, severity),
                 "annotations": {
                     "summary": notice_text(incident, delivery, config),
                     "excerpt": incident.excerpt,
@@ -164,6 +190,9 @@ class Deliverer:
             async with self._client().post(url, json=body, headers=headers) as response:
                 if response.status >= 300:
                     detail = (await response.text())[:200]
-                    raise DeliveryError(f"{receiver.name}: HTTP {response.status} {detail}".strip())
+                    raise DeliveryError(
+                        f"{receiver.name}: HTTP {response.status} {detail}".strip(),
+                        permanent=permanent_failure(response.status),
+                    )
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise DeliveryError(f"{receiver.name}: {type(exc).__name__} {exc}".strip()) from None

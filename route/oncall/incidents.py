@@ -2,10 +2,14 @@
 
 One incident per conversation at a time (the Table key). Later urgent messages in the thread
 join it instead of paging again. State changes only in the alert stage's agents, from either a
-message on the alerts topic or an ``AlertEvent`` (ack, escalate, delivered, failed) on
+message on the alerts topic or an ``AlertEvent`` (ack, escalate, expire, delivered, failed) on
 the alert-events topic; both are keyed by conversation, so both land on the incident's partition.
 Deliveries are part of the state: a delivery stays pending (and is retried) until a
 ``delivered`` event says otherwise, so a crash repeats a delivery and never loses one.
+
+The same topic carries informational records (``INFO_KINDS``: raised, upgraded, escalated,
+acknowledged, expired), a snapshot of the incident after each change for other consumers;
+the stage itself ignores them.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from ingest.localtime import to_utc
 
 __all__ = [
+    "INFO_KINDS",
     "AlertEvent",
     "Delivery",
     "Incident",
@@ -27,14 +32,32 @@ __all__ = [
     "conversation_of",
     "due_deliveries",
     "escalation_due",
+    "expire",
+    "expires_at",
+    "expiry_due",
     "incident_id_for",
+    "incident_record",
     "retry_delay",
 ]
 
 _INCIDENT_ID = re.compile(r"^(?P<conversation>[a-z]+-c-[0-9a-f]{24})-i-[0-9a-f]{10}$")
 MAX_RETRY = timedelta(minutes=5)
 
-Status = Literal["open", "acknowledged", "stale"]
+Status = Literal["open", "acknowledged", "stale", "expired"]
+EventKind = Literal[
+    "ack",
+    "escalate",
+    "expire",
+    "delivered",
+    "failed",
+    "raised",
+    "upgraded",
+    "escalated",
+    "acknowledged",
+    "expired",
+]
+INFO_KINDS = frozenset({"raised", "upgraded", "escalated", "acknowledged", "expired"})
+"""Records that describe an incident for other consumers; they change no state."""
 
 
 def incident_id_for(conversation_id: str, first_message_id: str) -> str:
@@ -56,13 +79,19 @@ def conversation_of(incident_id: str) -> str:
     return match.group("conversation")
 
 
-def retry_delay(attempts: int, base: timedelta) -> timedelta:
-    """Exponential backoff after ``attempts`` failures, capped at five minutes."""
+def retry_delay(attempts: int, base: timedelta, *, permanent: bool = False) -> timedelta:
+    """Exponential backoff after ``attempts`` failures, capped at five minutes.
+
+    A ``permanent`` failure (a 4xx that retrying cannot fix) waits the cap at once: it is still
+    retried, so a receiver fixed by its operator gets the notice, but it is not hammered.
+    """
+    if permanent:
+        return MAX_RETRY
     return min(base * (2 ** max(attempts - 1, 0)), MAX_RETRY)
 
 
 class Delivery(BaseModel):
-    """One notice (raise, escalate-N, ack) to one receiver."""
+    """One notice (raise, escalate-N, upgrade, ack, ack-<late notice>) to one receiver."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -109,6 +138,9 @@ class Incident(BaseModel):
     acknowledged_by: str | None = None
     escalated_at: datetime | None = None
     escalate_at: datetime | None = None
+    upgraded_at: datetime | None = None
+    """When a spoed message turned this warning incident critical (it was warning before)."""
+    expired_at: datetime | None = None
     deliveries: list[Delivery] = Field(default_factory=list)
     version: int = 1
     superseded: Incident | None = None
@@ -133,7 +165,7 @@ class AlertEvent(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    kind: Literal["ack", "escalate", "delivered", "failed"]
+    kind: EventKind
     incident_id: str
     conversation_id: str = ""
     at: datetime
@@ -143,6 +175,14 @@ class AlertEvent(BaseModel):
     delivery_kind: str | None = None
     error: str | None = None
     retry_at: datetime | None = None
+    version: int | None = None
+    """expire: the incident version the tick saw (a change since then cancels the expiry);
+    informational records: the incident version they describe."""
+    severity: Literal["critical", "warning"] | None = None
+    team: str | None = None
+    responder: str | None = None
+    status: Status | None = None
+    text: str | None = None
 
     @field_validator("at", "retry_at")
     @classmethod
@@ -159,10 +199,66 @@ class AlertEvent(BaseModel):
             raise ValueError("an escalate event needs a level")
         if self.kind in ("delivered", "failed") and not (self.receiver and self.delivery_kind):
             raise ValueError(f"a {self.kind} event needs receiver and delivery_kind")
+        if self.kind == "expire" and self.version is None:
+            raise ValueError("an expire event needs the incident version")
+        if self.kind in INFO_KINDS and not (self.severity and self.team and self.responder):
+            raise ValueError(f"a {self.kind} record needs severity, team and responder")
         return self
+
+    @property
+    def dedupe_key(self) -> str:
+        """Same for a repeat of one change (a record is published at least once)."""
+        return f"{self.incident_id}:{self.kind}:{self.level if self.level is not None else ''}"
 
     def to_json(self) -> bytes:
         return self.model_dump_json(exclude_none=True).encode()
+
+
+def incident_record(incident: Incident, kind: str, at: datetime, text: str) -> AlertEvent:
+    """The informational record of ``incident`` after a change (``kind`` in ``INFO_KINDS``)."""
+    if kind not in INFO_KINDS:
+        raise ValueError(f"{kind!r} is not an informational record kind")
+    return AlertEvent(
+        kind=kind,
+        incident_id=incident.incident_id,
+        at=at,
+        by=incident.acknowledged_by if kind == "acknowledged" else None,
+        level=incident.level,
+        severity=incident.severity,
+        team=incident.team,
+        responder=incident.responder,
+        status=incident.status,
+        version=incident.version,
+        text=text,
+    )
+
+
+def expires_at(incident: Incident, resolve_after: timedelta) -> datetime:
+    """When an unacknowledged incident ends: ``resolve_after`` after its last message or notice.
+
+    Alertmanager gets the same instant as ``endsAt``, so the incident and the alert end together.
+    """
+    moments = [incident.last_message_at, incident.raised_at]
+    moments += [m for m in (incident.escalated_at, incident.upgraded_at) if m is not None]
+    return max(moments) + resolve_after
+
+
+def expiry_due(incident: Incident, now: datetime, resolve_after: timedelta) -> bool:
+    """An open incident nobody acknowledged whose alert has ended: it should stop counting."""
+    return incident.status == "open" and now >= expires_at(incident, resolve_after)
+
+
+def expire(incident: Incident, at: datetime) -> Incident:
+    """Closed without an ack. Pending notices are cancelled: their alert has ended already."""
+    return incident.bumped(
+        status="expired",
+        expired_at=at,
+        escalate_at=None,
+        deliveries=[
+            d.model_copy(update={"state": "cancelled"}) if d.state == "pending" else d
+            for d in incident.deliveries
+        ],
+    )
 
 
 def _notices(kind: str, level: int, receivers: list[str], at: datetime) -> list[Delivery]:
@@ -198,6 +294,10 @@ def apply_event(
             escalate_at=None,
             deliveries=deliveries,
         ), "acknowledged"
+    if event.kind == "expire":
+        if incident.status != "open" or event.version != incident.version:
+            return incident, "ignored"
+        return expire(incident, event.at), "expired"
     if event.kind == "escalate":
         level = event.level or 0
         if incident.status != "open" or level != incident.level + 1:
@@ -224,6 +324,8 @@ def apply_event(
             return incident, "ignored"
         i = matches[0]
         d = incident.deliveries[i]
+        if d.state == "cancelled" and event.kind == "delivered":
+            return _late_delivery(incident, i, event)
         if d.state != "pending":
             return incident, "ignored"
         deliveries = list(incident.deliveries)
@@ -243,6 +345,24 @@ def apply_event(
         )
         return incident.bumped(deliveries=deliveries), "failed"
     return incident, "ignored"
+
+
+def _late_delivery(incident: Incident, i: int, event: AlertEvent) -> tuple[Incident, str]:
+    """A notice cancelled by the ack was accepted anyway (it was in flight): resolve it too.
+
+    Without a new ack notice to that receiver, Alertmanager would keep the alert firing until
+    its ``endsAt``. A pending ack notice to the receiver already resolves every level.
+    """
+    d = incident.deliveries[i]
+    if incident.status != "acknowledged" or d.kind.startswith("ack"):
+        return incident, "ignored"
+    deliveries = list(incident.deliveries)
+    deliveries[i] = d.model_copy(update={"state": "delivered", "delivered_at": event.at})
+    acks = [x for x in deliveries if x.receiver == d.receiver and x.kind.startswith("ack")]
+    if not any(x.state == "pending" for x in acks):
+        kind = f"ack-{d.kind}" if acks else "ack"
+        deliveries += _notices(kind, incident.level, [d.receiver], event.at)
+    return incident.bumped(deliveries=deliveries), "delivered-late"
 
 
 def escalation_due(incident: Incident, now: datetime) -> int | None:

@@ -47,8 +47,15 @@ class AlertIndexNames:
 def ensure_alerts_template(es: Elasticsearch, names: AlertIndexNames) -> None:
     from route.index.elasticsearch import IndexSetupError
 
+    body = names.template_body()
     try:
-        es.indices.put_index_template(name=names.template, **names.template_body())
+        es.indices.put_index_template(name=names.template, **body)
+        # Fields added since an index was created (strict mapping) go into the existing ones too.
+        es.indices.put_mapping(
+            index=f"{names.alias}-*",
+            properties=body["template"]["mappings"]["properties"],
+            allow_no_indices=True,
+        )
     except (ApiError, TransportError) as exc:
         raise IndexSetupError(f"cannot install the alerts index template: {exc}") from None
 
@@ -83,6 +90,8 @@ def alert_document(incident: Incident, indexed_at: datetime) -> dict[str, Any]:
         else None,
         "acknowledged_by": incident.acknowledged_by,
         "escalated_at": incident.escalated_at.isoformat() if incident.escalated_at else None,
+        "upgraded_at": incident.upgraded_at.isoformat() if incident.upgraded_at else None,
+        "expired_at": incident.expired_at.isoformat() if incident.expired_at else None,
         "minutes_to_ack": incident.minutes_to_ack,
         "seconds_to_delivery": delivery_seconds,
         "local_hour": local.hour,

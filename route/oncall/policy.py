@@ -2,8 +2,8 @@
 
 Which messages alert is decided by the router (``alerts`` in the routing rules: every spoed,
 hoog outside office hours) and carried as ``routing.alert``; this module decides the team,
-the responder chain, the text, and whether the message opens an incident or joins the
-conversation's open one.
+the responder chain, the text, and whether the message opens an incident, joins the
+conversation's open one, or upgrades it (a spoed in a thread with an open hoog incident).
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ from ingest.events import Message
 from ingest.localtime import AMSTERDAM
 from route.office_hours import OfficeHours
 from route.oncall.config import OncallConfig
-from route.oncall.incidents import Delivery, Incident, incident_id_for
+from route.oncall.incidents import Delivery, Incident, expire, expires_at, incident_id_for
 from route.oncall.roster import on_call
 
 __all__ = ["Outcome", "excerpt", "on_message", "render_text", "stale_cutoff"]
 
-Outcome = Literal["raised", "stale", "joined", "duplicate", "not-an-alert"]
+Outcome = Literal["raised", "stale", "joined", "upgraded", "duplicate", "not-an-alert"]
 _WEEKDAYS = ("ma", "di", "wo", "do", "vr", "za", "zo")
 
 
@@ -55,9 +55,12 @@ def on_message(
 ) -> tuple[Incident | None, Outcome]:
     """The conversation's incident after this urgent message, and what happened.
 
-    A message joins the current incident while it is open, or within ``reopen_after`` of its
-    last message or acknowledgement; otherwise it opens a new one. A message older than
-    ``max_age`` is recorded as stale: indexed for the dashboards, never paged out.
+    A message joins the current incident while it is open and its alert still fires (less than
+    ``resolve_after`` after its last message or notice: Alertmanager drops it then), or within
+    ``reopen_after`` of its last message or acknowledgement; otherwise it opens a new one, and
+    an open incident it replaces is expired. A spoed joining an open hoog incident upgrades it
+    to critical. A message older than ``max_age`` is recorded as stale: indexed for the
+    dashboards, never paged out.
     """
     routing = message.routing
     if routing is None or routing.alert is None:
@@ -67,15 +70,27 @@ def on_message(
         if message.message_id in current.message_ids:
             return current, "duplicate"
         quiet_since = max(current.last_message_at, current.acknowledged_at or current.raised_at)
-        joins = current.status == "open" or (
-            message.received_at < quiet_since + config.policy.reopen_after
-            and not (current.status == "stale" and not stale)
-        )
+        if current.status == "open":
+            # A live message also needs the alert to fire now: one that ended pages anew.
+            ends = expires_at(current, config.policy.resolve_after)
+            joins = message.received_at < ends and (stale or now < ends)
+        else:
+            joins = (
+                current.status != "expired"
+                and message.received_at < quiet_since + config.policy.reopen_after
+                and not (current.status == "stale" and not stale)
+            )
         if joins:
-            return current.bumped(
+            joined = current.bumped(
                 message_ids=[*current.message_ids, message.message_id],
                 last_message_at=max(current.last_message_at, message.received_at),
-            ), "joined"
+            )
+            upgrade = routing.alert.severity == "critical" and current.severity == "warning"
+            if upgrade and current.status == "open" and not stale:
+                return _upgraded(joined, config, now, receivers), "upgraded"
+            return joined, "joined"
+        if current.status == "open":
+            current = expire(current, now)
     team = config.team_for(routing.department)
     roster = on_call(config, calendar, team, now)
     severity = routing.alert.severity
@@ -105,6 +120,32 @@ def on_message(
         superseded=current.model_copy(update={"superseded": None}) if current else None,
     )
     return incident, "stale" if stale else "raised"
+
+
+def _upgraded(
+    incident: Incident, config: OncallConfig, now: datetime, receivers: list[str]
+) -> Incident:
+    """Critical now: a shorter escalation deadline and an ``upgrade`` notice to every receiver.
+
+    The responder gets the critical escalation time from now to acknowledge, unless the hoog
+    deadline was sooner. The notice re-raises the alert with ``severity=critical`` (so
+    Alertmanager routes it as critical) and resolves the warning one.
+    """
+    deadline = incident.escalate_at
+    if deadline is not None:
+        deadline = min(deadline, now + config.escalation.after("critical"))
+    notices = [
+        Delivery(receiver=r, kind="upgrade", level=incident.level, next_attempt_at=now)
+        for r in receivers
+    ]
+    return incident.model_copy(
+        update={
+            "severity": "critical",
+            "upgraded_at": now,
+            "escalate_at": deadline,
+            "deliveries": [*incident.deliveries, *notices],
+        }
+    )
 
 
 def render_text(incident: Incident, config: OncallConfig) -> str:

@@ -1,13 +1,18 @@
 """The alert stage: incidents per conversation in a faust Table, deliveries and escalation.
 
 Two agents own the state: one reads urgent messages from the alerts topic, one reads
-``AlertEvent`` records (acks from the CLI or HTTP, and the stage's own escalate, delivered and
-failed events). Both topics are keyed by conversation, so an incident and its events share a
-partition, and the table's changelog makes the state survive a restart. A timer does the I/O
-from that state: it indexes changed incidents, sends due deliveries (in the background, so
-one slow receiver never holds the others) and asks for due escalations; their outcomes come
-back as events. A notice is retried until a ``delivered`` event is applied, so a crash or an
-unreachable receiver repeats a notice and never loses one.
+``AlertEvent`` records (acks from the CLI or HTTP, and the stage's own escalate, expire,
+delivered and failed events). Both topics are keyed by conversation, so an incident and its
+events share a partition, and the table's changelog makes the state survive a restart. A timer
+does the I/O from that state: it indexes changed incidents, sends due deliveries (in the
+background, so one slow receiver never holds the others) and asks for due escalations and
+expiries; their outcomes come back as events. A notice is retried until a ``delivered`` event
+is applied, so a crash or an unreachable receiver repeats a notice and never loses one.
+
+Every raise, upgrade, escalation, acknowledgement and expiry is also published on the
+alert-events topic as an informational record (``INFO_KINDS``) with the incident's responder,
+severity and text. It is sent before the new state is stored, so a crash repeats it rather
+than losing it; consumers drop repeats by ``AlertEvent.dedupe_key``.
 """
 
 from __future__ import annotations
@@ -31,16 +36,19 @@ from route.office_hours import OfficeHours
 from route.oncall.config import OncallConfig
 from route.oncall.delivery import Deliverer, DeliveryError, Receiver
 from route.oncall.incidents import (
+    INFO_KINDS,
     AlertEvent,
     Delivery,
     Incident,
     apply_event,
     due_deliveries,
     escalation_due,
+    expiry_due,
+    incident_record,
     retry_delay,
 )
 from route.oncall.index import AlertIndexNames, alert_document
-from route.oncall.policy import on_message
+from route.oncall.policy import on_message, render_text
 
 __all__ = ["register"]
 
@@ -48,7 +56,7 @@ log = logging.getLogger(__name__)
 
 RAISED = Counter(
     "luisterpost_oncall_alerts_total",
-    "Urgent messages seen by the alert stage, by outcome (raised, stale, joined, duplicate)",
+    "Urgent messages seen by the alert stage, by outcome (raised, stale, joined, upgraded)",
     ["team", "severity", "outcome"],
 )
 DELIVERED = Counter(
@@ -62,6 +70,11 @@ FAILED = Counter(
 ACKED = Counter("luisterpost_oncall_acknowledged_total", "Incidents acknowledged", ["team"])
 ESCALATED = Counter(
     "luisterpost_oncall_escalated_total", "Escalations to the next responder", ["team", "level"]
+)
+EXPIRED = Counter(
+    "luisterpost_oncall_expired_total",
+    "Incidents closed unacknowledged after policy.resolve_after",
+    ["team"],
 )
 TIME_TO_ACK = Histogram(
     "luisterpost_oncall_time_to_ack_seconds",
@@ -135,6 +148,10 @@ def register(
             key=record.key.encode() if record.key else None, value=record.to_json()
         )
 
+    async def publish(incident: Incident, kind: str, at: datetime) -> None:
+        record = incident_record(incident, kind, at, render_text(incident, config))
+        await send_event(record)
+
     @app.agent(alerts, name="alert.incidents")
     async def incidents_agent(stream: Any) -> None:
         async for event in stream.events():
@@ -156,10 +173,18 @@ def register(
             )
             if incident is None or outcome in ("duplicate", "not-an-alert"):
                 continue
+            now = datetime.now(UTC)
+            old = incident.superseded
+            replaced = outcome in ("raised", "stale") and current is not None
+            if replaced and current is not None and current.status == "open" and old is not None:
+                await publish(old, "expired", now)  # a late message replaced it
+                EXPIRED.labels(old.team).inc()
+            if outcome in ("raised", "upgraded"):
+                await publish(incident, outcome, now)
             store(incident)
             RAISED.labels(incident.team, incident.severity, outcome).inc()
-            if outcome == "raised":
-                log.info("incident %s raised for %s", incident.incident_id, incident.responder)
+            if outcome in ("raised", "upgraded"):
+                log.info("incident %s %s for %s", incident.incident_id, outcome, incident.responder)
 
     @app.agent(events, name="alert.events")
     async def events_agent(stream: Any) -> None:
@@ -169,6 +194,8 @@ def register(
             except ValidationError as exc:
                 await dead_letter(f"not an alert event: {exc.errors()[0]['msg']}", exc, event)
                 continue
+            if alert_event.kind in INFO_KINDS:
+                continue  # our own records for other consumers
             current = load(alert_event.conversation_id)
             if current is None:
                 log.warning("%s for unknown incident %s", alert_event.kind, alert_event.incident_id)
@@ -183,10 +210,14 @@ def register(
                 continue
             if updated is target:
                 continue
+            if outcome in ("acknowledged", "escalated", "expired"):
+                await publish(updated, outcome, alert_event.at)
             if target is not current:
                 updated = current.bumped(superseded=updated)
             store(updated)
-            if outcome == "acknowledged":
+            if outcome == "expired":
+                EXPIRED.labels(target.team).inc()
+            elif outcome == "acknowledged":
                 ACKED.labels(target.team).inc()
                 if updated.acknowledged_at is not None:
                     ack = updated if target is current else updated.superseded
@@ -210,9 +241,14 @@ def register(
             await deliverer.deliver(incident, delivery)
         except DeliveryError as exc:
             FAILED.labels(delivery.receiver, delivery.kind).inc()
-            delay = retry_delay(delivery.attempts + 1, retry_base)
+            delay = retry_delay(delivery.attempts + 1, retry_base, permanent=exc.permanent)
             hold[key] = time.monotonic() + delay.total_seconds()
-            log.warning("delivery %s failed (%s); retry in %s", key, exc, delay)
+            if exc.permanent:
+                log.error(
+                    "delivery %s rejected (%s): fix the receiver; retry in %s", key, exc, delay
+                )
+            else:
+                log.warning("delivery %s failed (%s); retry in %s", key, exc, delay)
             outcome = AlertEvent(
                 kind="failed",
                 incident_id=incident.incident_id,
@@ -290,6 +326,18 @@ def register(
             for version in (incident, incident.superseded):
                 if version is not None and indexed.get(version.incident_id, 0) < version.version:
                     changed.append(version)
+            expiry = (incident.incident_id, f"expire-{incident.version}", "")
+            if expiry_due(incident, now, config.policy.resolve_after) and not held(expiry):
+                hold[expiry] = time.monotonic() + IN_FLIGHT_HOLD
+                await send_event(
+                    AlertEvent(
+                        kind="expire",
+                        incident_id=incident.incident_id,
+                        at=now,
+                        version=incident.version,
+                    )
+                )
+                continue
             level = escalation_due(incident, now)
             key = (incident.incident_id, f"escalate-{level}", "")
             if level is not None and not held(key):
