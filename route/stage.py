@@ -4,6 +4,11 @@ Every routed message also passes through conversation tracking (``route.response
 state is a faust Table keyed by conversation id, so it survives restarts and rebalances. The
 agent writes the completed message and then any in-place updates (a reply answering earlier
 messages) to the routed topic, under the conversation's key, so the indexer sees them in order.
+
+A deletion (``message.deleted``) is not a new message: it only empties the indexed document
+and takes the message out of the backlog; it is not routed, counted or alerted again.
+A timer recounts the backlog every 15 s and flags messages that passed their due time
+unanswered in the index (once each: the flag is remembered in the table).
 """
 
 from __future__ import annotations
@@ -20,13 +25,13 @@ from prometheus_client import Counter, Gauge, Histogram
 from pydantic import ValidationError
 
 from ingest.deadletter import dead_letter_for
-from ingest.events import Direction, Message
+from ingest.events import Direction, Message, Routing
 from ingest.metrics import DEAD_LETTERS, STAGE_ERRORS, STAGE_MESSAGES, STAGE_SECONDS
-from route.responses import Conversation, respond
+from route.responses import Conversation, mark_overdue, remember_overdue, respond
 from route.router import route
 from route.rules import RoutingConfig
 
-__all__ = ["register"]
+__all__ = ["dispatch", "register"]
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +65,17 @@ OVERDUE = Gauge(
 BACKLOG_INTERVAL_SECONDS = 15.0
 
 
+def dispatch(message: Message) -> Routing | None:
+    """The routing to act on (department topic, routed metrics, alert), or None.
+
+    None for replies and for deletions: a deletion of an already routed message must not be
+    counted, sent to the department or alerted a second time.
+    """
+    if message.deleted or message.enrichment is None:
+        return None
+    return message.routing
+
+
 def register(
     app: Any,
     *,
@@ -89,7 +105,7 @@ def register(
             started = time.perf_counter()
             try:
                 message = Message.from_json(event.value)
-                if message.direction is Direction.INBOUND:
+                if message.direction is Direction.INBOUND and not message.deleted:
                     message = message.model_copy(
                         update={"routing": route(message, rules, topic_prefix)}
                     )
@@ -104,7 +120,7 @@ def register(
                 continue
             message = outcome.message
             payload = message.to_json()
-            routing = message.routing
+            routing = dispatch(message)
             if routing is not None and message.enrichment is not None:
                 await departments[routing.department].send(key=event.key, value=payload)
                 ROUTED.labels(
@@ -134,24 +150,52 @@ def register(
 
     @app.timer(interval=BACKLOG_INTERVAL_SECONDS)
     async def unanswered_backlog() -> None:
-        """Recount the unanswered backlog of the partitions this worker owns right now."""
+        """Recount the backlog of the partitions this worker owns; flag what became overdue."""
+        if app.rebalancing or not app.tables.recovery.completed.is_set():
+            return  # the state is moving: the next tick counts it
         topic = enriched.get_topic_name()
         mine = {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == topic}
         now = datetime.now(UTC)
         waiting: Tally[tuple[str, str]] = Tally()
         overdue: Tally[tuple[str, str]] = Tally()
-        for _, stored in list(conversations.items()):
+        for key, stored in list(conversations.items()):
             partition, state = _partition_of(stored)
             if partition not in mine:
                 continue  # a standby copy: its active owner counts it
-            for entry in Conversation.from_json(state).unanswered():
+            conversation = Conversation.from_json(state)
+            for entry in conversation.unanswered():
                 waiting[entry.department, entry.urgency] += 1
                 if entry.due_at is not None and datetime.fromisoformat(entry.due_at) < now:
                     overdue[entry.department, entry.urgency] += 1
+            flagged, updates = mark_overdue(conversation, key, now, rules.calendar_for)
+            if flagged:
+                for update in updates:
+                    await routed.send(key=key.encode(), value=update.to_json())
+                _remember(conversations, key, flagged)
         for gauge, tally in ((UNANSWERED, waiting), (OVERDUE, overdue)):
             gauge.clear()
             for (department, urgency), count in tally.items():
                 gauge.labels(department, urgency).set(count)
+
+
+def _remember(table: Any, key: str, flagged: list[str]) -> None:
+    """Record sent overdue flags in the table, outside an agent.
+
+    Faust only lets a stream event write a table (it takes the changelog partition from the
+    event), so this writes the store and the changelog itself, on the partition kept in the
+    state. It reads the state afresh and does not await, so the agent's latest state is kept;
+    should the agent overwrite this with a state it read earlier, a flag is sent once more,
+    which rewrites the same values.
+    """
+    stored = table.get(key)
+    if stored is None:
+        return
+    partition, state = _partition_of(stored)
+    conversation = Conversation.from_json(state)
+    if remember_overdue(conversation, flagged):
+        value = _with_partition(conversation.to_json(), partition)
+        table.data[key] = value
+        table.send_changelog(partition, key, value)
 
 
 def _with_partition(state: str, partition: int) -> str:

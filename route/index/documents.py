@@ -10,6 +10,7 @@ from typing import Any
 
 from ingest.events import Message, ResponseUpdate
 from route.index.names import IndexNames
+from route.responses import OverdueUpdate
 
 __all__ = [
     "BulkOutcome",
@@ -22,14 +23,21 @@ __all__ = [
 ]
 
 
-def parse_routed(data: bytes) -> Message | ResponseUpdate:
+Routed = Message | ResponseUpdate | OverdueUpdate
+"""A record of the routed topic."""
+
+
+def parse_routed(data: bytes) -> Routed:
     """A record of the routed topic: a whole message, or an in-place update of one.
 
-    :raises pydantic.ValidationError: neither shape.
+    :raises pydantic.ValidationError: none of the shapes.
     :raises ValueError: not JSON.
     """
-    if json.loads(data).get("kind") == ResponseUpdate.model_fields["kind"].default:
+    kind = json.loads(data).get("kind")
+    if kind == ResponseUpdate.model_fields["kind"].default:
         return ResponseUpdate.model_validate_json(data)
+    if kind == OverdueUpdate.model_fields["kind"].default:
+        return OverdueUpdate.model_validate_json(data)
     return Message.from_json(data)
 
 
@@ -71,10 +79,13 @@ def tombstone_action(message: Message, index: str, indexed_at: datetime) -> dict
 
 
 def update_action(
-    update: ResponseUpdate, names: IndexNames, indexed_at: datetime
+    update: ResponseUpdate | OverdueUpdate, names: IndexNames, indexed_at: datetime
 ) -> dict[str, Any]:
     """A partial update of an indexed message, in the month index its receipt time chose."""
-    doc = update.model_dump(mode="json", include={"response", "answers"}, exclude_none=True)
+    if isinstance(update, OverdueUpdate):
+        doc: dict[str, Any] = {"response": {"overdue": True}}
+    else:
+        doc = update.model_dump(mode="json", include={"response", "answers"}, exclude_none=True)
     doc["indexed_at"] = indexed_at.isoformat()
     return {
         "_op_type": "update",
@@ -89,12 +100,25 @@ def merge_actions(earlier: dict[str, Any], later: dict[str, Any]) -> dict[str, A
 
     A whole document replaces anything before it; an update applies on top of what is pending,
     so a message and the response that follows it in one batch become one complete document.
+    Objects merge field by field, as Elasticsearch merges a partial update, so an overdue flag
+    and a later response both survive.
     """
     if later["_op_type"] == "index":
         return later
     if earlier["_op_type"] == "index":
-        return {**earlier, "_source": {**earlier["_source"], **later["doc"]}}
-    return {**earlier, "doc": {**earlier["doc"], **later["doc"]}}
+        return {**earlier, "_source": _deep_merge(earlier["_source"], later["doc"])}
+    return {**earlier, "doc": _deep_merge(earlier["doc"], later["doc"])}
+
+
+def _deep_merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in changes.items():
+        old = merged.get(key)
+        if isinstance(old, dict) and isinstance(value, dict):
+            merged[key] = _deep_merge(old, value)
+        else:
+            merged[key] = value
+    return merged
 
 
 @dataclass

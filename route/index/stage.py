@@ -29,6 +29,7 @@ from route.index.documents import (
     update_action,
 )
 from route.index.names import IndexNames
+from route.responses import OverdueUpdate
 
 __all__ = ["is_retrying", "register"]
 
@@ -103,7 +104,9 @@ def register(
         global _retrying
         async for events in stream.take_events(batch_size, within=batch_seconds):
             started = time.perf_counter()
-            pending: dict[str, tuple[Any, dict[str, Any], Message | ResponseUpdate]] = {}
+            pending: dict[
+                str, tuple[Any, dict[str, Any], Message | ResponseUpdate | OverdueUpdate]
+            ] = {}
             for event in events:
                 try:
                     record = parse_routed(event.value)
@@ -125,7 +128,7 @@ def register(
                 if earlier is not None:
                     # Same document twice in one batch: one write, the later record winning.
                     action = merge_actions(earlier[1], action)
-                    if isinstance(earlier[2], Message) and isinstance(record, ResponseUpdate):
+                    if isinstance(earlier[2], Message) and not isinstance(record, Message):
                         record = earlier[2]
                 pending[record.message_id] = (event, action, record)
             backoff = 0.5
@@ -154,7 +157,7 @@ def register(
                 outcome = sort_bulk_items(items)
                 for doc_id in outcome.indexed:
                     _, _, written = pending.pop(doc_id)
-                    if isinstance(written, ResponseUpdate):
+                    if not isinstance(written, Message):
                         INDEXED.labels("update").inc()
                         continue
                     INDEXED.labels(written.direction.value).inc()

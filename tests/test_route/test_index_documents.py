@@ -13,6 +13,7 @@ from route.index.documents import (
     update_action,
 )
 from route.index.names import IndexNames, messages_template
+from route.responses import OverdueUpdate
 
 
 def test_index_action_is_idempotent_by_message_id_and_month() -> None:
@@ -115,3 +116,35 @@ def test_a_message_and_its_update_in_one_batch_become_one_document() -> None:
     assert merged["_source"] == {"text": "t", "a": 2, "b": 4}
     assert merge_actions(update, later_update)["doc"] == {"a": 2, "b": 4}
     assert merge_actions(update, whole) is whole
+
+
+def test_overdue_flag_parses_and_becomes_a_partial_update_of_its_month() -> None:
+    flag = OverdueUpdate(
+        message_id="m1", conversation_id="c", received_at=datetime(2026, 10, 30, tzinfo=UTC)
+    )
+    parsed = parse_routed(flag.to_json())
+    assert parsed == flag
+    action = update_action(flag, IndexNames("lp"), datetime(2026, 12, 2, tzinfo=UTC))
+    assert action["_index"] == "lp-messages-2026.10"
+    assert action["doc"]["response"] == {"overdue": True}
+    mapping = messages_template(IndexNames("lp"))["template"]["mappings"]["properties"]
+    assert mapping["response"]["properties"]["overdue"] == {"type": "boolean"}
+
+
+def test_updates_in_one_batch_merge_objects_field_by_field() -> None:
+    """An overdue flag followed by the late reply's response: both survive, as in Elasticsearch."""
+    flag = {"_op_type": "update", "_index": "i", "_id": "m", "doc": {"response": {"overdue": True}}}
+    answer = {
+        "_op_type": "update",
+        "_index": "i",
+        "_id": "m",
+        "doc": {"response": {"answered": True, "within_service_level": False}},
+    }
+    merged = merge_actions(flag, answer)
+    assert merged["doc"]["response"] == {
+        "overdue": True,
+        "answered": True,
+        "within_service_level": False,
+    }
+    whole = {"_op_type": "index", "_index": "i", "_id": "m", "_source": {"response": {"a": 1}}}
+    assert merge_actions(whole, flag)["_source"]["response"] == {"a": 1, "overdue": True}

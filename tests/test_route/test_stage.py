@@ -1,0 +1,51 @@
+"""The route stage's pure decisions: what a deletion may trigger, how overdue flags are kept."""
+
+import json
+from datetime import timedelta
+from typing import Any
+
+from route.responses import Conversation, mark_overdue, respond
+from route.stage import _remember, _with_partition, dispatch
+from tests.test_route.test_responses import MONDAY_10, RULES, inbound, reply
+
+
+def test_a_routed_message_is_dispatched_but_its_deletion_is_not() -> None:
+    message = inbound("q", MONDAY_10, urgency="spoed")
+    routing = dispatch(message)
+    assert routing is not None and routing.alert is not None
+    deleted = message.model_copy(update={"deleted": True, "text": ""})
+    assert dispatch(deleted) is None  # not routed, counted or alerted again
+    assert dispatch(reply("r", MONDAY_10)) is None
+
+
+class FakeTable:
+    """What ``_remember`` uses of a faust Table: get, the store and the changelog."""
+
+    def __init__(self, stored: dict[str, str]) -> None:
+        self.data = dict(stored)
+        self.changelog: list[tuple[int, str, str]] = []
+
+    def get(self, key: str) -> Any:
+        return self.data.get(key)
+
+    def send_changelog(self, partition: int, key: str, value: str) -> None:
+        self.changelog.append((partition, key, value))
+
+
+def test_sent_overdue_flags_are_remembered_on_the_state_partition() -> None:
+    conv = Conversation()
+    message = inbound("q", MONDAY_10)
+    respond(conv, message, RULES)
+    key = message.conversation_id
+    flagged, _ = mark_overdue(conv, key, MONDAY_10 + timedelta(days=2), RULES.calendar_for)
+    # Meanwhile the agent stored a newer state (a second message): it must be kept.
+    respond(conv, inbound("q2", MONDAY_10 + timedelta(minutes=5)), RULES)
+    table = FakeTable({key: _with_partition(conv.to_json(), 3)})
+    _remember(table, key, flagged)
+    [(partition, changed_key, value)] = table.changelog
+    assert (partition, changed_key) == (3, key) and table.data[key] == value
+    stored = Conversation.from_json(json.loads(value)["s"])
+    assert len(stored.inbound) == 2
+    assert [e.overdue_marked for _, e in sorted(stored.inbound.items())].count(True) == 1
+    _remember(table, key, flagged)  # already remembered: nothing written
+    assert len(table.changelog) == 1
