@@ -65,3 +65,22 @@ def test_kibana_objects_are_imported_once_kibana_is_healthy() -> None:
     assert "healthcheck" in SERVICES["kibana"]
     dockerfile = (DEPLOY / "Dockerfile").read_text()
     assert "COPY deploy/kibana ./deploy/kibana" in dockerfile  # the import's default file
+
+
+def test_alertmanager_loads_the_routing_config_and_acks_have_an_endpoint() -> None:
+    alertmanager = SERVICES["alertmanager"]
+    mount = "./alertmanager/alertmanager.yml:/etc/alertmanager/alertmanager.yml:ro"
+    assert mount in alertmanager["volumes"]
+    assert "--config.file=/etc/alertmanager/alertmanager.yml" in alertmanager["command"]
+    assert (DEPLOY / "alertmanager" / "alertmanager.yml").exists()
+    assert SERVICES["worker-alert"]["environment"]["LUISTERPOST_ALERTMANAGER_URL"] == (
+        "http://alertmanager:9093"
+    )
+    ack = SERVICES["oncall-ack"]
+    assert ack["command"][:3] == ["luisterpost", "oncall", "serve"]
+    assert (
+        "--host" in ack["command"]
+        and ack["command"][ack["command"].index("--host") + 1] == "0.0.0.0"
+    )
+    assert ack["environment"]["LUISTERPOST_ONCALL_API_KEYS"].startswith("${")
+    assert ack["environment"]["KAFKA_BOOTSTRAP_SERVERS"] == "kafka:9092"
