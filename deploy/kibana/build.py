@@ -4,7 +4,12 @@ The NDJSON is generated so that Lens' verbose state stays consistent (every acce
 every layer a data-view reference). Edit the views here, then run
 ``.venv/bin/python deploy/kibana/build.py``; tests/test_observability/test_kibana_objects.py
 checks that the file is up to date, that every reference resolves and that every field exists
-in route/index/messages-template.json.
+in the mapping of its data view (route/index/messages-template.json for messages,
+route/oncall/alerts-template.json for on-call incidents).
+
+The backlog and service-level views use the gap report's definitions (route/report/gaps.py):
+the backlog is unanswered messages with a due time that were not deleted; the share within the
+service level is within / (answered + unanswered past due), leaving out what can still make it.
 
 Import with ``luisterpost kibana import`` (Kibana's saved-objects import API).
 """
@@ -17,11 +22,20 @@ from typing import Any
 
 OUT = Path(__file__).with_name("luisterpost.ndjson")
 DATA_VIEW = "luisterpost-messages"
+ALERTS_VIEW = "luisterpost-alerts"
 CORE_VERSION = "8.8.0"
 # The versions a Kibana 8.9+ export writes; Kibana migrates them forward on import.
 TYPE_VERSION = {"index-pattern": "8.0.0", "search": "8.0.0", "lens": "8.9.0", "dashboard": "8.9.0"}
 LAYER = "layer1"
 INBOUND = "direction : inbound"
+EXPECTS_REPLY = f"{INBOUND} and response.due_at : *"
+WITHIN = "response.within_service_level : true"
+MISSED = (
+    "(response.answered : true and response.within_service_level : false)"
+    " or (response.answered : false and response.due_at < now and not deleted : true)"
+)
+"""A miss, as the report counts it: answered late, or still waiting past the due time."""
+BACKLOG = f"{EXPECTS_REPLY} and response.answered : false and not deleted : true"
 
 Column = dict[str, Any]
 
@@ -38,6 +52,21 @@ def saved_object(
         "type": kind,
         "typeMigrationVersion": TYPE_VERSION[kind],
     }
+
+
+def alerts_data_view() -> dict[str, Any]:
+    """On-call incidents, one document each (route/oncall/index.py), by when they were raised."""
+    attributes = {
+        "title": "luisterpost-alerts*",
+        "name": "Luisterpost on-call alerts",
+        "timeFieldName": "raised_at",
+        "fields": "[]",
+        "fieldFormatMap": json.dumps(
+            {"minutes_to_ack": {"id": "number", "params": {"pattern": "0,0.0"}}}
+        ),
+        "allowNoIndex": True,
+    }
+    return saved_object("index-pattern", ALERTS_VIEW, attributes, [])
 
 
 def data_view() -> dict[str, Any]:
@@ -92,8 +121,9 @@ def terms(
     }
 
 
-def count(label: str = "Messages") -> Column:
-    return {
+def count(label: str = "Messages", where: str | None = None) -> Column:
+    """Documents in the bucket; ``where`` (KQL) counts only those that match it."""
+    column: Column = {
         "label": label,
         "customLabel": True,
         "dataType": "number",
@@ -101,7 +131,28 @@ def count(label: str = "Messages") -> Column:
         "isBucketed": False,
         "scale": "ratio",
         "sourceField": "___records___",
-        "params": {"emptyAsNull": True},
+        "params": {"emptyAsNull": where is None},  # 0 escalated shows as 0
+    }
+    if where is not None:
+        column["filter"] = {"query": where, "language": "kuery"}
+    return column
+
+
+def filters(label: str, buckets: dict[str, str]) -> Column:
+    """One bucket per KQL query (label -> query); documents matching none are left out."""
+    return {
+        "label": label,
+        "customLabel": True,
+        "dataType": "string",
+        "operationType": "filters",
+        "scale": "ordinal",
+        "isBucketed": True,
+        "params": {
+            "filters": [
+                {"label": name, "input": {"query": query, "language": "kuery"}}
+                for name, query in buckets.items()
+            ]
+        },
     }
 
 
@@ -142,6 +193,7 @@ def lens(
     columns: dict[str, Column],
     visualization: dict[str, Any],
     query: str,
+    data_view_id: str = DATA_VIEW,
 ) -> dict[str, Any]:
     state = {
         "datasourceStates": {
@@ -171,7 +223,7 @@ def lens(
         "state": state,
     }
     reference = {
-        "id": DATA_VIEW,
+        "id": data_view_id,
         "name": f"indexpattern-datasource-layer-{LAYER}",
         "type": "index-pattern",
     }
@@ -277,20 +329,21 @@ def views() -> list[dict[str, Any]]:
     service_level = lens(
         "luisterpost-service-level-office-hours",
         "Answered within the service level, in and out of office hours",
-        "Share of answered inbound messages whose first reply came within their service level.",
+        "Of the messages whose outcome is known (answered, or unanswered past the due time), "
+        "the share answered within their service level; as in the gap report.",
         "lnsXY",
         {
             "office_hours": terms("routing.office_hours", "In office hours", 2, "boolean"),
-            "within": terms("response.within_service_level", "Within service level", 2, "boolean"),
+            "outcome": filters("Service level", {"within": WITHIN, "missed": MISSED}),
             "count": count(),
         },
-        bars("bar_percentage_stacked", "office_hours", ["count"], split="within"),
-        f"{INBOUND} and response.answered : true",
+        bars("bar_percentage_stacked", "office_hours", ["count"], split="outcome"),
+        EXPECTS_REPLY,
     )
     backlog = lens(
         "luisterpost-unanswered-backlog",
         "Unanswered backlog by department and urgency",
-        "Inbound messages without a reply yet.",
+        "Inbound messages waiting for a reply they expect (not deleted); as in the gap report.",
         "lnsXY",
         {
             "department": terms("routing.department", "Department", 20),
@@ -298,7 +351,7 @@ def views() -> list[dict[str, Any]]:
             "count": count("Unanswered"),
         },
         bars("bar_stacked", "department", ["count"], split="urgency"),
-        f"{INBOUND} and response.answered : false",
+        BACKLOG,
     )
     volumes = lens(
         "luisterpost-department-volumes",
@@ -314,6 +367,45 @@ def views() -> list[dict[str, Any]]:
         INBOUND,
     )
     return [arrivals, wait, response_time, service_level, backlog, volumes]
+
+
+def alert_views() -> list[dict[str, Any]]:
+    """How fast urgent messages were picked up: time to acknowledge, escalations."""
+    acknowledge = lens(
+        "luisterpost-alerts-time-to-ack",
+        "On-call: time to acknowledge by team and severity",
+        "Incidents raised, median and 90th percentile of minutes from raising to the "
+        "acknowledgement, and how many were escalated to the next person.",
+        "lnsDatatable",
+        {
+            "team": terms("team", "Team", 20),
+            "severity": terms("severity", "Severity", 5),
+            "count": count("Incidents"),
+            "median_ack": metric("median", "minutes_to_ack", "Median to ack (min)"),
+            "p90_ack": metric(
+                "percentile", "minutes_to_ack", "90th pct to ack (min)", percentile=90
+            ),
+            "escalated": count("Escalated", where="escalated_at : *"),
+        },
+        datatable(["team", "severity", "count", "median_ack", "p90_ack", "escalated"]),
+        "",
+        ALERTS_VIEW,
+    )
+    escalated = lens(
+        "luisterpost-alerts-escalated",
+        "On-call: escalated incidents per day",
+        "Incidents not acknowledged in time, which went to the next person of the rotation.",
+        "lnsXY",
+        {
+            "day": date_histogram("raised_at", "Raised", "1d"),
+            "team": terms("team", "Team", 20),
+            "count": count("Escalated"),
+        },
+        bars("bar_stacked", "day", ["count"], split="team"),
+        "escalated_at : *",
+        ALERTS_VIEW,
+    )
+    return [acknowledge, escalated]
 
 
 def urgent_search() -> dict[str, Any]:
@@ -381,7 +473,8 @@ def dashboard(panels: list[dict[str, Any]]) -> dict[str, Any]:
     attributes = {
         "title": "Luisterpost: response times and gaps",
         "description": "The gap report's views: when residents write, how long they wait, "
-        "service levels in and out of office hours, the backlog and urgent messages.",
+        "service levels in and out of office hours, the backlog, how fast on-call picked up "
+        "urgent messages, and the urgent messages themselves.",
         "panelsJSON": json.dumps(entries),
         "optionsJSON": json.dumps(
             {
@@ -409,8 +502,16 @@ def dashboard(panels: list[dict[str, Any]]) -> dict[str, Any]:
 def saved_objects() -> list[dict[str, Any]]:
     """Every object, referenced objects before the objects that reference them."""
     lenses = views()
+    alerts = alert_views()
     search = urgent_search()
-    return [data_view(), *lenses, search, dashboard([*lenses, search])]
+    return [
+        data_view(),
+        alerts_data_view(),
+        *lenses,
+        *alerts,
+        search,
+        dashboard([*lenses, *alerts, search]),
+    ]
 
 
 def render() -> str:

@@ -55,7 +55,7 @@ class GroupStats:
     messages: int
     answered: int
     expected: int
-    """Messages that expect a reply (a service level applies)."""
+    """Messages that expect a reply (a service level applies, not deleted unanswered)."""
     expected_answered: int
     within: int
     overdue: int
@@ -72,9 +72,10 @@ class GroupStats:
     def within_share(self) -> float | None:
         """Answered within the service level, of the messages whose outcome is known.
 
-        Known means answered, or unanswered past the due time; messages still inside their
-        service level are left out (they can still make it), and so are messages that expect
-        no reply.
+        Known means answered, or unanswered past the due time (a miss); messages still inside
+        their service level are left out (they can still make it), and so are messages that
+        expect no reply or were deleted unanswered. Kibana's service-level view uses the same
+        definition.
         """
         decided = self.expected_answered + self.overdue
         return self.within / decided if decided else None
@@ -115,14 +116,38 @@ def build_query(filters: Filters) -> dict[str, Any]:
     return {"bool": {"filter": clauses}}
 
 
-def _waiting() -> dict[str, Any]:
-    """Unanswered messages that expect a reply."""
+_DELETED = {"term": {"deleted": True}}
+_UNANSWERED = {"term": {"response.answered": False}}
+_WITHDRAWN = {"bool": {"filter": [_DELETED, _UNANSWERED]}}
+"""Deleted by the resident before any reply: it no longer waits for one."""
+
+
+def _expected() -> dict[str, Any]:
+    """Messages that expect a reply: a service level with a due time, not withdrawn."""
     return {
         "bool": {
-            "filter": [
-                {"term": {"response.answered": False}},
-                {"exists": {"field": "response.due_at"}},
-            ]
+            "filter": [{"exists": {"field": "response.due_at"}}],
+            "must_not": [_WITHDRAWN],
+        }
+    }
+
+
+def _waiting() -> dict[str, Any]:
+    """Unanswered messages that expect a reply (the backlog); Kibana's backlog view agrees."""
+    return {
+        "bool": {
+            "filter": [_UNANSWERED, {"exists": {"field": "response.due_at"}}],
+            "must_not": [_DELETED],
+        }
+    }
+
+
+def _overdue(now: datetime) -> dict[str, Any]:
+    """Waiting past the due time: a miss, whatever happens later."""
+    return {
+        "bool": {
+            "filter": [_UNANSWERED, {"range": {"response.due_at": {"lt": now.isoformat()}}}],
+            "must_not": [_DELETED],
         }
     }
 
@@ -137,20 +162,11 @@ def _response_aggs(now: datetime) -> dict[str, Any]:
             "aggs": {"wall": values("wall_minutes"), "business": values("business_minutes")},
         },
         "expected": {
-            "filter": {"exists": {"field": "response.due_at"}},
+            "filter": _expected(),
             "aggs": {"answered": {"filter": {"term": {"response.answered": True}}}},
         },
         "within": {"filter": {"term": {"response.within_service_level": True}}},
-        "overdue": {
-            "filter": {
-                "bool": {
-                    "filter": [
-                        {"term": {"response.answered": False}},
-                        {"range": {"response.due_at": {"lt": now.isoformat()}}},
-                    ]
-                }
-            }
-        },
+        "overdue": {"filter": _overdue(now)},
     }
 
 

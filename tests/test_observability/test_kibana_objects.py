@@ -1,4 +1,4 @@
-"""deploy/kibana/luisterpost.ndjson: parses, is what build.py writes, and fits the index mapping."""
+"""deploy/kibana/luisterpost.ndjson: parses, is what build.py writes, and fits the index mappings."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 NDJSON = ROOT / "deploy" / "kibana" / "luisterpost.ndjson"
 TEMPLATE = ROOT / "route" / "index" / "messages-template.json"
+ALERTS_TEMPLATE = ROOT / "route" / "oncall" / "alerts-template.json"
+MESSAGES_VIEW, ALERTS_VIEW = "luisterpost-messages", "luisterpost-alerts"
 NUMERIC = {"short", "integer", "long", "float", "double", "scaled_float"}
 LENS_TYPES = {"string": {"keyword"}, "number": NUMERIC, "boolean": {"boolean"}, "date": {"date"}}
 
@@ -28,7 +30,7 @@ for _obj in OBJECTS:
     BY_TYPE.setdefault(_obj["type"], []).append(_obj)
 
 
-def mapping_fields() -> dict[str, str]:
+def mapping_fields(template: Path = TEMPLATE) -> dict[str, str]:
     """Dotted field name -> mapping type, for every leaf of the strict mapping."""
     fields: dict[str, str] = {}
 
@@ -39,15 +41,24 @@ def mapping_fields() -> dict[str, str]:
             elif spec.get("type", "object") != "object":
                 fields[f"{prefix}{name}"] = spec["type"]
 
-    walk(json.loads(TEMPLATE.read_text())["template"]["mappings"]["properties"], "")
+    walk(json.loads(template.read_text())["template"]["mappings"]["properties"], "")
     return fields
 
 
 FIELDS = mapping_fields()
+VIEW_FIELDS = {MESSAGES_VIEW: FIELDS, ALERTS_VIEW: mapping_fields(ALERTS_TEMPLATE)}
+"""Data view id -> the fields of the index mapping behind it."""
 
 
 def kql_fields(query: str) -> set[str]:
-    return set(re.findall(r"([A-Za-z_][\w.]*)\s*:", query))
+    """Fields a KQL query names (``field : value``, ``field < value``)."""
+    return set(re.findall(r"([A-Za-z_][\w.]*)\s*(?::|<=?|>=?)", query))
+
+
+def view_of(obj: dict[str, Any]) -> str:
+    """The data view a Lens or saved search reads."""
+    [view] = {r["id"] for r in obj["references"] if r["type"] == "index-pattern"}
+    return str(view)
 
 
 def lens_layers(obj: dict[str, Any]) -> dict[str, Any]:
@@ -55,29 +66,42 @@ def lens_layers(obj: dict[str, Any]) -> dict[str, Any]:
     return layers
 
 
-def used_fields() -> Iterator[tuple[str, str, str | None]]:
-    """(object id, field, Lens data type or None) for every field any object refers to."""
+def column_queries(column: dict[str, Any]) -> Iterator[str]:
+    """KQL inside a Lens column: a filtered metric, or the buckets of a filters column."""
+    if "filter" in column:
+        yield column["filter"]["query"]
+    for bucket in column.get("params", {}).get("filters", []):
+        yield bucket["input"]["query"]
+
+
+def used_fields() -> Iterator[tuple[str, str, str, str | None]]:
+    """(object id, data view, field, Lens data type or None) for every field an object uses."""
     for view in BY_TYPE["index-pattern"]:
-        yield view["id"], view["attributes"]["timeFieldName"], "date"
+        yield view["id"], view["id"], view["attributes"]["timeFieldName"], "date"
         for name in json.loads(view["attributes"].get("fieldFormatMap", "{}")):
-            yield view["id"], name, None
+            yield view["id"], view["id"], name, None
     for lens in BY_TYPE["lens"]:
+        data_view = view_of(lens)
         state = lens["attributes"]["state"]
         for field in kql_fields(state["query"]["query"]):
-            yield lens["id"], field, None
+            yield lens["id"], data_view, field, None
         for layer in lens_layers(lens).values():
             for column in layer["columns"].values():
                 if column.get("sourceField", "___records___") != "___records___":
-                    yield lens["id"], column["sourceField"], column["dataType"]
+                    yield lens["id"], data_view, column["sourceField"], column["dataType"]
+                for query in column_queries(column):
+                    for field in kql_fields(query):
+                        yield lens["id"], data_view, field, None
     for search in BY_TYPE["search"]:
+        data_view = view_of(search)
         attributes = search["attributes"]
         for field in attributes["columns"]:
-            yield search["id"], field, None
+            yield search["id"], data_view, field, None
         for field, _direction in attributes["sort"]:
-            yield search["id"], field, None
+            yield search["id"], data_view, field, None
         source = json.loads(attributes["kibanaSavedObjectMeta"]["searchSourceJSON"])
         for field in kql_fields(source["query"]["query"]):
-            yield search["id"], field, None
+            yield search["id"], data_view, field, None
 
 
 def test_the_file_is_what_build_py_writes() -> None:
@@ -92,9 +116,11 @@ def test_the_file_is_what_build_py_writes() -> None:
 
 def test_the_expected_objects_are_there() -> None:
     assert len({(o["type"], o["id"]) for o in OBJECTS}) == len(OBJECTS), "duplicate ids"
-    [view] = BY_TYPE["index-pattern"]
-    assert view["attributes"]["title"] == "luisterpost-messages*"
-    assert view["attributes"]["timeFieldName"] == "received_at"
+    views = {v["id"]: v["attributes"] for v in BY_TYPE["index-pattern"]}
+    assert set(views) == set(VIEW_FIELDS)
+    assert views[MESSAGES_VIEW]["title"] == "luisterpost-messages*"
+    assert views[MESSAGES_VIEW]["timeFieldName"] == "received_at"
+    assert views[ALERTS_VIEW]["title"] == "luisterpost-alerts*"  # route/oncall/index.py
     kinds = {o["attributes"]["visualizationType"] for o in BY_TYPE["lens"]}
     assert kinds == {"lnsHeatmap", "lnsXY", "lnsDatatable"}
     assert len(BY_TYPE["dashboard"]) == 1 and len(BY_TYPE["search"]) == 1
@@ -152,30 +178,34 @@ def test_every_lens_accessor_is_a_column_of_its_layer() -> None:
                 assert order["columnId"] in columns, lens["id"]
 
 
-@pytest.mark.parametrize(("object_id", "field", "lens_type"), sorted(set(used_fields())))
+@pytest.mark.parametrize(
+    ("object_id", "data_view", "field", "lens_type"), sorted(set(used_fields()))
+)
 def test_every_field_used_exists_in_the_index_mapping(
-    object_id: str, field: str, lens_type: str | None
+    object_id: str, data_view: str, field: str, lens_type: str | None
 ) -> None:
-    assert field in FIELDS, f"{object_id} uses {field}, which the strict mapping does not have"
+    fields = VIEW_FIELDS[data_view]
+    assert field in fields, f"{object_id} uses {field}, which the {data_view} mapping lacks"
     if lens_type is not None:
-        assert FIELDS[field] in LENS_TYPES[lens_type], (
-            f"{object_id}: {field} is {FIELDS[field]}, Lens expects {lens_type}"
+        assert fields[field] in LENS_TYPES[lens_type], (
+            f"{object_id}: {field} is {fields[field]}, Lens expects {lens_type}"
         )
 
 
 def test_the_dashboard_has_the_gap_report_views() -> None:
     """What the gap report shows, by the fields each view must read."""
     lens_fields = {
-        o["attributes"]["title"]: {f for i, f, _ in used_fields() if i == o["id"]}
+        o["attributes"]["title"]: {f for i, _, f, _ in used_fields() if i == o["id"]}
         for o in BY_TYPE["lens"]
     }
     needed = [
         {"local.weekday", "local.hour", "direction"},  # arrivals heatmap
         {"local.weekday", "local.hour", "response.wall_minutes"},  # wait heatmap
         {"routing.department", "channel", "response.wall_minutes"},  # response time
-        {"routing.office_hours", "response.within_service_level"},  # service level
-        {"response.answered", "routing.department", "enrichment.urgency"},  # backlog
+        {"routing.office_hours", "response.within_service_level", "response.due_at"},  # share
+        {"response.answered", "routing.department", "enrichment.urgency", "deleted"},  # backlog
         {"routing.department", "received_at"},  # volumes
+        {"team", "severity", "minutes_to_ack", "escalated_at"},  # on-call time to ack
     ]
     for fields in needed:
         assert any(fields <= used for used in lens_fields.values()), fields
@@ -186,3 +216,36 @@ def test_the_dashboard_has_the_gap_report_views() -> None:
             "query"
         ]
     )
+
+
+def _lens(object_id: str) -> dict[str, Any]:
+    [lens] = [o for o in BY_TYPE["lens"] if o["id"] == object_id]
+    return lens
+
+
+def test_backlog_and_service_level_views_use_the_gap_reports_definitions() -> None:
+    """Backlog: waiting for a reply it expects, not deleted. Share: misses include overdue."""
+    backlog = _lens("luisterpost-unanswered-backlog")["attributes"]["state"]["query"]["query"]
+    for clause in ("response.answered : false", "response.due_at : *", "not deleted : true"):
+        assert clause in backlog
+    share = _lens("luisterpost-service-level-office-hours")["attributes"]["state"]
+    assert "response.due_at : *" in share["query"]["query"]  # no-reply messages left out
+    [layer] = share["datasourceStates"]["formBased"]["layers"].values()
+    buckets = {
+        b["label"]: b["input"]["query"] for b in layer["columns"]["outcome"]["params"]["filters"]
+    }
+    assert buckets["within"] == "response.within_service_level : true"
+    assert "response.answered : false and response.due_at < now" in buckets["missed"]
+    assert "not deleted : true" in buckets["missed"]
+
+
+def test_time_to_acknowledge_is_shown_by_team_and_severity() -> None:
+    lens = _lens("luisterpost-alerts-time-to-ack")
+    assert view_of(lens) == ALERTS_VIEW
+    [layer] = lens_layers(lens).values()
+    operations = {
+        (c["operationType"], c.get("sourceField"), c.get("params", {}).get("percentile"))
+        for c in layer["columns"].values()
+    }
+    assert {("median", "minutes_to_ack", None), ("percentile", "minutes_to_ack", 90)} <= operations
+    assert {("terms", "team", None), ("terms", "severity", None)} <= operations

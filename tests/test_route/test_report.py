@@ -1,9 +1,11 @@
 """The gap report's pure parts: exact medians from value counts, and the HTML page."""
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
+from route.report import gaps
 from route.report.gaps import Filters, GapReport, GroupStats, build_query, median_of_counts
 from route.report.render import render_html
 from route.rules import load_rules
@@ -69,3 +71,58 @@ def test_html_page_draws_heatmaps_bars_and_escapes_names() -> None:
     assert "36h</td>" in page  # Saturday 23:00 waited 36 hours
     assert page.count('class="open"') == 2 * 5 * 9  # Mon-Fri 08-17 outlined, both heatmaps
     assert "department stadswerken" in page
+
+
+def _field(doc: dict[str, Any], name: str) -> Any:
+    for part in name.split("."):
+        doc = doc.get(part) if isinstance(doc, dict) else None  # type: ignore[assignment]
+    return doc
+
+
+def matches(query: dict[str, Any], doc: dict[str, Any]) -> bool:
+    """Enough of Elasticsearch's query semantics for the report's filters."""
+    [(kind, body)] = query.items()
+    if kind == "bool":
+        return all(matches(q, doc) for q in body.get("filter", [])) and not any(
+            matches(q, doc) for q in body.get("must_not", [])
+        )
+    [(name, value)] = body.items()
+    found = _field(doc, name)
+    if kind == "term":
+        return bool(found == value)
+    if kind == "exists":
+        return _field(doc, value) is not None
+    if kind == "range":
+        return found is not None and all(
+            {"lt": found < v, "gte": found >= v}[op] for op, v in value.items()
+        )
+    raise AssertionError(kind)
+
+
+NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
+
+
+def doc(answered: bool, due: str | None, deleted: bool = False) -> dict[str, Any]:
+    return {"deleted": deleted, "response": {"answered": answered, "due_at": due}}
+
+
+@pytest.mark.parametrize(
+    ("document", "expected", "waiting", "overdue"),
+    [
+        (doc(False, "2026-11-24T10:00:00+00:00"), True, True, True),
+        (doc(False, "2026-11-26T10:00:00+00:00"), True, True, False),
+        (doc(True, "2026-11-24T10:00:00+00:00"), True, False, False),
+        (doc(False, None), False, False, False),  # expects no reply
+        # Deleted before any reply: out of the backlog and never a miss.
+        (doc(False, "2026-11-24T10:00:00+00:00", deleted=True), False, False, False),
+        # Deleted after the reply: still counts as answered.
+        (doc(True, "2026-11-24T10:00:00+00:00", deleted=True), True, False, False),
+    ],
+)
+def test_backlog_and_misses_leave_out_deleted_and_no_reply_messages(
+    document: dict[str, Any], expected: bool, waiting: bool, overdue: bool
+) -> None:
+    aggs = gaps._response_aggs(NOW)
+    assert matches(aggs["expected"]["filter"], document) is expected
+    assert matches(gaps._waiting(), document) is waiting
+    assert matches(aggs["overdue"]["filter"], document) is overdue
