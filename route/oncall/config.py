@@ -182,7 +182,8 @@ class Policy(BaseModel):
     max_age: Duration = timedelta(hours=24)
     """Older messages (a replay, a long outage) are indexed as stale, not paged out."""
     resolve_after: Duration = timedelta(hours=24)
-    """How long Alertmanager keeps an unacknowledged alert firing."""
+    """How long an unacknowledged alert fires after its last message or notice (Alertmanager's
+    ``endsAt``); then the incident expires and a later message opens a new one."""
 
     @field_validator("text")
     @classmethod

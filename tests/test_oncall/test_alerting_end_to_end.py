@@ -2,7 +2,8 @@
 
 Real noida-db Kafka + Elasticsearch (session fixtures), a real Alertmanager binary and a real
 HTTP webhook receiver; the worker runs as a subprocess, stopped and restarted half-way so the
-incident must survive in the table's changelog.
+incident must survive in the table's changelog. The escalation walks the rotation (the next
+person) and then the fallback; every step is also published as a record on the events topic.
 """
 
 from __future__ import annotations
@@ -18,10 +19,14 @@ from typing import Any, TypeVar
 import pytest
 import yaml
 from elasticsearch import Elasticsearch
+from prometheus_client.parser import text_string_to_metric_families
 
 from luisterpost.readiness import wait_until_fetching
 from luisterpost.topics import TopicNames
-from route.oncall.config import DEFAULT_ONCALL
+from route.oncall.config import DEFAULT_ONCALL, load_oncall
+from route.oncall.delivery import receivers_from
+from route.oncall.incidents import INFO_KINDS
+from route.oncall.roster import on_call
 from route.rules import load_rules
 from tests.conftest import free_port
 from tests.test_oncall.conftest import Alertmanager, Webhook
@@ -41,11 +46,18 @@ def eventually(what: str, probe: Callable[[], T | None], timeout: float = 60) ->
         time.sleep(0.3)
 
 
+# A gas leak at road works: topic wegen-verkeer -> department stadswerken -> team buitendienst;
+# "gaslek" makes it spoed (severity critical) by the urgency rules, whatever the hour.
+TEAM, SEVERITY = "buitendienst", "critical"
+FIRST = "Gaslucht bij de Kerkstraat, er is een gaslek in de straat bij de wegwerkzaamheden"
+FOLLOW_UP = "Het gaslek bij de wegwerkzaamheden in de Kerkstraat is er nog steeds, overal gaslucht!"
+
+
 def oncall_file(tmp_path: Path) -> Path:
-    """The shipped roster with one responder per shift (so: responder, then the fallback)."""
+    """The shipped roster with a two-person rotation in both shifts: responder, next, fallback."""
     data = yaml.safe_load(DEFAULT_ONCALL.read_text())
     for team in data["teams"].values():
-        team["office_hours"] = team["out_of_hours"] = ["anouk"]
+        team["office_hours"] = team["out_of_hours"] = ["anouk", "bram"]
     data["overrides"] = []
     data["escalation"] = {"critical": "4s", "warning": "4s"}
     path = tmp_path / "oncall.yaml"
@@ -67,6 +79,16 @@ def metrics(port: int) -> str:
         return response.read().decode()
 
 
+def sample(scraped: str, name: str, **labels: str) -> float:
+    """Sum of the samples called ``name`` whose labels include ``labels``."""
+    return sum(
+        s.value
+        for family in text_string_to_metric_families(scraped)
+        for s in family.samples
+        if s.name == name and labels.items() <= s.labels.items()
+    )
+
+
 def test_urgent_message_is_delivered_escalated_and_acknowledged(
     pipeline_env: dict[str, str], tmp_path: Path, alertmanager: Alertmanager, webhook: Webhook
 ) -> None:
@@ -83,10 +105,16 @@ def test_urgent_message_is_delivered_escalated_and_acknowledged(
     now = datetime.now(UTC).replace(microsecond=0)
     records: list[Any] = [
         {"channel": "twitter", "id": "g1", "author_id": "user-g", "created_at": (now - timedelta(seconds=30)).isoformat(),
-         "text": "Ik ruik gas in het trappenhuis van de flat aan de Kerkstraat"},
+         "text": FIRST},
         {"channel": "twitter", "id": "g2", "conversation_id": "g1", "in_reply_to": "g1", "author_id": "user-g",
-         "created_at": now.isoformat(), "text": "Nog steeds een sterke gaslucht in het trappenhuis, ik ruik gas!"},
+         "created_at": now.isoformat(), "text": FOLLOW_UP},
     ]  # fmt: skip
+    # Who is on call for the team now: the alert goes to chain[0], then chain[1] (the next
+    # person of the rotation), then the fallback.
+    oncall = load_oncall(Path(env["LUISTERPOST_ONCALL_RULES"]))
+    chain = on_call(oncall, load_rules().calendar, TEAM, datetime.now(UTC)).chain
+    assert len(chain) == 3 and chain[2] == oncall.fallback == "piket"
+    [hook] = [r.name for r in receivers_from(None, [webhook.url])]
     # One delivery at a time: raw records of one replay may be normalised in any order, and
     # the incident's text comes from the message that raised it.
     write_jsonl(tmp_path / "first.jsonl", records[:1])
@@ -101,29 +129,51 @@ def test_urgent_message_is_delivered_escalated_and_acknowledged(
         cli(env, "replay", str(tmp_path / "follow-up.jsonl"))  # joins the incident
         labels = raised["labels"]
         assert labels["alertname"] == "LuisterpostUrgentMessage"
-        assert labels["severity"] == "critical" and labels["responder"] == "anouk"
-        assert labels["team"] in (
-            "webcare",
-            "buitendienst",
-            "handhaving",
-            "openbare-orde",
-            "sociaal-domein",
-        )
+        assert (labels["team"], labels["severity"]) == (TEAM, SEVERITY)
+        assert labels["responder"] == chain[0]
         incident_id = labels["incident"]
         eventually("the webhook's delivery after two failures", lambda: webhook.accepted("raise"))
         [escalated] = eventually(
-            "escalation to the fallback", lambda: alertmanager.alerts(escalation_level="1")
+            "escalation to the next person", lambda: alertmanager.alerts(escalation_level="1")
         )
-        assert escalated["labels"]["responder"] == "piket"
+        assert escalated["labels"]["responder"] == chain[1]
         assert escalated["labels"]["incident"] == incident_id
+        assert escalated["labels"]["team"] == TEAM
         eventually("the escalation on the webhook", lambda: webhook.accepted("escalate-1"))
+        eventually(
+            "the follow-up joined",
+            lambda: sample(metrics(port), "luisterpost_oncall_alerts_total", outcome="joined"),
+        )
+        first = metrics(port)
     finally:
         workers.stop()
 
-    # A new worker must find the incident in the table's changelog to apply the ack.
+    alerts = "luisterpost_oncall_alerts_total"
+    assert sample(first, alerts, team=TEAM, severity=SEVERITY, outcome="raised") == 1
+    assert sample(first, alerts, team=TEAM, severity=SEVERITY, outcome="joined") == 1
+    assert sample(first, alerts) == 2
+    deliveries, failures = (
+        "luisterpost_oncall_deliveries_total",
+        "luisterpost_oncall_delivery_failures_total",
+    )
+    assert sample(first, deliveries, receiver="alertmanager", kind="raise") >= 1
+    assert sample(first, deliveries, receiver=hook, kind="raise") == 1
+    assert sample(first, failures, receiver=hook, kind="raise") == 2  # the webhook's two 503s
+    assert sample(first, failures, receiver="alertmanager") == 0
+    assert sample(first, "luisterpost_oncall_escalated_total", team=TEAM, level="1") == 1
+
+    # A new worker must find the incident in the table's changelog: it escalates to the
+    # fallback, then applies the ack.
     workers, port = start_worker(env, tmp_path, names)
     try:
-        cli(env, "oncall", "ack", incident_id, "--by", "anouk")
+        [fallback] = eventually(
+            "escalation to the fallback", lambda: alertmanager.alerts(escalation_level="2")
+        )
+        assert fallback["labels"]["responder"] == "piket"
+        assert fallback["labels"]["incident"] == incident_id
+        firing = alertmanager.alerts(incident=incident_id)
+        assert sorted(a["labels"]["escalation_level"] for a in firing) == ["0", "1", "2"]
+        cli(env, "oncall", "ack", incident_id, "--by", "piket")
         es = Elasticsearch(env["ELASTICSEARCH_URL"])
 
         def acknowledged() -> dict[str, Any] | None:
@@ -141,8 +191,9 @@ def test_urgent_message_is_delivered_escalated_and_acknowledged(
     finally:
         workers.stop()
 
-    assert doc["acknowledged_by"] == "anouk" and doc["escalation_level"] == 1
-    assert doc["responder"] == "piket" and doc["severity"] == "critical"
+    assert doc["acknowledged_by"] == "piket" and doc["escalation_level"] == 2
+    assert doc["responder"] == "piket" and doc["severity"] == SEVERITY and doc["team"] == TEAM
+    assert doc["responders"] == list(chain) and doc["status"] == "acknowledged"
     assert doc["raised_at"] <= doc["delivered_at"] <= doc["escalated_at"] <= doc["acknowledged_at"]
     assert doc["minutes_to_ack"] > 4 / 60
     on_topic = {
@@ -152,18 +203,42 @@ def test_urgent_message_is_delivered_escalated_and_acknowledged(
     assert on_topic and on_topic <= set(doc["message_ids"])
     assert len(doc["message_ids"]) == len(on_topic) == 2  # the follow-up joined the incident
 
-    # The webhook failed twice, then got each notice exactly once, always under one key per notice.
+    # The webhook failed twice, then got each notice, always under one key per notice (a notice
+    # in flight while the first worker stopped may be repeated, under the same key).
     assert [r["status"] for r in webhook.requests[:2]] == [503, 503]
-    assert [r["kind"] for r in webhook.accepted()] == ["raise", "escalate-1", "ack"]
-    raise_keys = {r["key"] for r in webhook.requests if r["kind"] == "raise"}
-    assert raise_keys == {f"{incident_id}:raise"}
+    kinds = list(dict.fromkeys(r["kind"] for r in webhook.accepted()))
+    assert kinds == ["raise", "escalate-1", "escalate-2", "ack"]
+    assert len(webhook.accepted("raise")) == 1
+    for kind in kinds:
+        assert {r["key"] for r in webhook.requests if r["kind"] == kind} == {
+            f"{incident_id}:{kind}"
+        }
     assert "Kerkstraat" in webhook.accepted("raise")[0]["text"]
 
-    # The ack resolved both levels in Alertmanager.
-    def resolved() -> bool:
-        firing = alertmanager.alerts(incident=incident_id)
-        return all(a["endsAt"] <= datetime.now(UTC).isoformat() for a in firing)
+    # Every raise, escalation and ack is on the alert-events topic, keyed by conversation.
+    conversation = doc["conversation_id"]
+    published = [
+        (r.key.decode(), json.loads(r.value))
+        for r in read_topic(env["KAFKA_BOOTSTRAP_SERVERS"], names.alert_events)
+    ]
+    info = {
+        (v["kind"], v["level"], v["responder"]): v for k, v in published if v["kind"] in INFO_KINDS
+    }
+    assert set(info) == {
+        ("raised", 0, chain[0]),
+        ("escalated", 1, chain[1]),
+        ("escalated", 2, "piket"),
+        ("acknowledged", 2, "piket"),
+    }
+    assert {k for k, v in published if v["kind"] in INFO_KINDS} == {conversation}
+    assert all(v["team"] == TEAM and v["severity"] == SEVERITY for v in info.values())
+    assert "Kerkstraat" in info["raised", 0, chain[0]]["text"]
 
-    eventually("resolved alerts", resolved, 15)
-    assert 'luisterpost_oncall_acknowledged_total{team="' in scraped
-    assert "luisterpost_oncall_time_to_ack_seconds_count" in scraped
+    # The ack resolved every level in Alertmanager (resolved alerts are no longer listed).
+    eventually("resolved alerts", lambda: not alertmanager.alerts(incident=incident_id), 15)
+    assert sample(scraped, "luisterpost_oncall_acknowledged_total", team=TEAM) == 1
+    assert sample(scraped, "luisterpost_oncall_time_to_ack_seconds_count", team=TEAM) == 1
+    assert sample(scraped, deliveries, receiver="alertmanager", kind="ack") >= 1
+    assert sample(scraped, deliveries, receiver=hook, kind="ack") == 1
+    assert sample(first, "luisterpost_oncall_open_incidents") == 1
+    assert sample(scraped, "luisterpost_oncall_open_incidents") == 0
