@@ -7,6 +7,7 @@ service levels there (chat channels: 2 office hours; web forms: 8 office hours).
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -119,7 +120,7 @@ EXPECTED = {
     "c2-b": (True, 3860, 50, True, True),
     "c3": (True, 2160, 150, False, False),  # Mon 08:30-11:00 > 120
     "c4": (True, 120, 90, True, True),  # lunch 12:30-13:00 does not count
-    "c5": (False, None, None, None, True),
+    "c5": (False, None, None, False, True),  # flagged overdue by the backlog timer
     "c6": (True, 2880, 960, False, True),  # Mon 120 + Tue 480 + Wed 360 > 480
 }
 
@@ -131,16 +132,25 @@ def test_response_times_in_the_index_and_the_gap_report(
     write_jsonl(tmp_path / "in.jsonl", RECORDS)
     workers = Workers(env, tmp_path)
     workers.start_ready(["all"], f"{prefix}.raw")
+    es = Elasticsearch(env["ELASTICSEARCH_URL"])
     try:
         cli(env, "replay", str(tmp_path / "in.jsonl"))
         cli(env, "wait", "--timeout", "150")
+        # c5 is long past due: the route stage's backlog timer (every 15 s) flags it once.
+        deadline = time.monotonic() + 90
+        while not _overdue(es, f"{prefix}-messages", "c5"):
+            assert time.monotonic() < deadline, "c5 was never flagged overdue"
+            time.sleep(2)
+        cli(env, "wait", "--timeout", "60")
         workers.assert_alive()
     finally:
         workers.stop()
 
-    es = Elasticsearch(env["ELASTICSEARCH_URL"])
     docs = {d["platform_message_id"]: d for d in indexed(es, f"{prefix}-messages").values()}
     assert len(docs) == len(RECORDS)
+    # Only c5 waited past its due time without a reply.
+    flagged = {pid for pid, d in docs.items() if (d["response"] or {}).get("overdue")}
+    assert flagged == {"c5"}
     for pid, (is_answered, wall, office, within, in_hours) in EXPECTED.items():
         doc = docs[pid]
         response = doc["response"]
@@ -185,6 +195,11 @@ def test_response_times_in_the_index_and_the_gap_report(
     assert "Out-of-hours gap report" in result.stdout
     page = out.read_text()
     assert "<svg" in page and "Median wait" in page and page.count("<tr><th>") >= 14
+
+
+def _overdue(es: Elasticsearch, alias: str, pid: str) -> bool:
+    docs = indexed(es, alias).values()
+    return any(d["platform_message_id"] == pid and d["response"].get("overdue") for d in docs)
 
 
 def test_a_reply_after_a_worker_restart_still_finds_its_message(
