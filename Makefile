@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install system-deps run test unit integration samples model eval bench-classify bench-alerts format stop status clean
+.PHONY: install system-deps run test unit integration samples model eval bench bench-classify bench-alerts format stop status clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,8 @@ integration: install
 
 model: install ## train the spaCy classifier (enrich/config.cfg, fixed seed), ship it to enrich/model/vennebroek
 	$(BIN)/python -m enrich.train
+
+bench: bench-classify bench-alerts ## every benchmark: classify speed, ingest-to-alert delivery (reports/)
 
 bench-alerts: install ## ingest-to-alert-delivery time at a steady background load (reports/bench-alerts.json)
 	$(BIN)/python -m route.oncall.bench

@@ -12,20 +12,26 @@ Registered as ``luisterpost.TextCatCharBOW.v1``; importing :mod:`enrich` registe
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from functools import partial
 from typing import Any, cast
 
 import numpy as np
 from spacy.attrs import LOWER
 from spacy.ml.models.textcat import resize_and_set_ref
+from spacy.scorer import Scorer
 from spacy.strings import hash_string  # type: ignore[attr-defined]
 from spacy.tokens import Doc
+from spacy.training import Example
 from spacy.util import registry
 from thinc.api import Logistic, Model, SparseLinear_v2, chain, resizable
 from thinc.layers.resizable import resize_linear_weighted
 from thinc.types import Floats2d
 
-__all__ = ["build_char_bow", "extract_features"]
+from enrich.axes import AXES, best_per_axis
+from enrich.metrics import evaluate_axis
+
+__all__ = ["build_char_bow", "extract_features", "score_axes", "softmax_per_group"]
 
 NEG_VALUE = -5000
 
@@ -91,6 +97,37 @@ def _forward(model: Model[list[Doc], Any], docs: list[Doc], is_train: bool) -> t
     return (keys, values, ops.asarray(lengths, dtype="int32")), backprop
 
 
+def softmax_per_group(groups: list[int]) -> Model[Floats2d, Floats2d]:
+    """A softmax over each consecutive group of outputs (one group per label axis).
+
+    The labels of one axis are exclusive, so one softmax per axis (multinomial logistic
+    regression) fits them better than independent logistic outputs. ``textcat_multilabel``'s
+    gradient (scores - truths) is exactly the cross-entropy gradient of a softmax's logits,
+    so backprop passes it through unchanged.
+    """
+    return Model("softmax_per_group", _softmax_forward, attrs={"groups": list(groups)})
+
+
+def _softmax_forward(
+    model: Model[Floats2d, Floats2d], logits: Floats2d, is_train: bool
+) -> tuple[Floats2d, Any]:
+    groups: list[int] = model.attrs["groups"]
+    if sum(groups) != logits.shape[1]:
+        raise ValueError(f"label groups {groups} do not add up to {logits.shape[1]} outputs")
+    out = model.ops.alloc2f(*logits.shape)
+    start = 0
+    for size in groups:
+        part = np.asarray(logits[:, start : start + size])
+        shifted = np.exp(part - part.max(axis=1, keepdims=True))
+        out[:, start : start + size] = shifted / shifted.sum(axis=1, keepdims=True)
+        start += size
+
+    def backprop(d_out: Floats2d) -> Floats2d:
+        return d_out
+
+    return out, backprop
+
+
 @registry.architectures("luisterpost.TextCatCharBOW.v1")
 def build_char_bow(
     ngram_size: int = 2,
@@ -98,8 +135,13 @@ def build_char_bow(
     char_max: int = 5,
     length: int = 65536,
     nO: int | None = None,
+    groups: list[int] | None = None,
 ) -> Model[list[Doc], Floats2d]:
-    """Multilabel BOW (logistic outputs) like spaCy's TextCatBOW.v3, with the features above."""
+    """Multilabel BOW like spaCy's TextCatBOW.v3, with the features above.
+
+    Outputs are independent logistic scores, or with ``groups`` (label counts per axis, in
+    label order) one softmax per axis.
+    """
     length = 2 ** (length - 1).bit_length()
     sparse_linear = SparseLinear_v2(nO=nO, length=length)
     fill_defaults = {"b": NEG_VALUE, "W": 0}
@@ -107,7 +149,9 @@ def build_char_bow(
         sparse_linear, resize_layer=partial(resize_linear_weighted, fill_defaults=fill_defaults)
     )
     model: Model[list[Doc], Floats2d] = chain(
-        extract_features(ngram_size, char_min, char_max), resizable_layer, Logistic()
+        extract_features(ngram_size, char_min, char_max),
+        resizable_layer,
+        softmax_per_group(groups) if groups else Logistic(),
     )
     if nO is not None:
         model.set_dim("nO", cast(int, nO))
@@ -115,3 +159,24 @@ def build_char_bow(
     model.attrs["multi_label"] = True
     model.attrs["resize_output"] = partial(resize_and_set_ref, resizable_layer=resizable_layer)
     return model
+
+
+def score_axes(examples: Iterable[Example], **_: Any) -> dict[str, Any]:
+    """Per-axis macro-F1 of the best label per axis (what enrich uses), plus spaCy's cats scores.
+
+    spaCy's multilabel scorer ranks checkpoints by macro AUC, which peaks epochs before the
+    argmax decisions do; ``spacy train`` keeps the checkpoint that scores best here instead
+    (weights in ``[training.score_weights]``).
+    """
+    examples = list(examples)
+    scores: dict[str, Any] = Scorer.score_cats(examples, "cats", multi_label=True)
+    for axis, labels in AXES.items():
+        gold = [best_per_axis(ex.reference.cats)[axis][0] for ex in examples]
+        predicted = [best_per_axis(ex.predicted.cats)[axis][0] for ex in examples]
+        scores[f"cats_{axis}_f1"] = evaluate_axis(gold, predicted, labels).macro_f1
+    return scores
+
+
+@registry.scorers("luisterpost.axis_scorer.v1")
+def make_axis_scorer() -> Callable[..., dict[str, Any]]:
+    return score_axes

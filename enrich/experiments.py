@@ -46,6 +46,47 @@ VARIANTS: dict[str, dict[str, Any]] = {
         "model": {"@architectures": CHAR, "ngram_size": 2, "char_min": 2, "char_max": 4},
         "training": {"dropout": 0.3},
     },
+    "char-lower1-c35-64k-softmax": {
+        "model": {"@architectures": CHAR, "ngram_size": 1, "length": 65536, "groups": [12, 4, 6]},
+    },
+    "char-lower1-c35-64k-softmax-lr3": {
+        "model": {"@architectures": CHAR, "ngram_size": 1, "length": 65536, "groups": [12, 4, 6]},
+        "training": {"optimizer.learn_rate": 0.003},
+    },
+    "char-lower1-c35-256k-softmax": {
+        "model": {"@architectures": CHAR, "ngram_size": 1, "length": 262144, "groups": [12, 4, 6]},
+    },
+    "char-lower1-c35-64k-axis": {
+        "model": {"@architectures": CHAR, "ngram_size": 1, "length": 65536},
+        "axis_scorer": True,
+    },
+    "char-lower1-c35-64k-softmax-axis": {
+        "model": {"@architectures": CHAR, "ngram_size": 1, "length": 65536, "groups": [12, 4, 6]},
+        "axis_scorer": True,
+    },
+    "char-lower2-c35-256k-softmax-axis": {
+        "model": {"@architectures": CHAR, "ngram_size": 2, "length": 262144, "groups": [12, 4, 6]},
+        "axis_scorer": True,
+    },
+    "char-lower1-c35-64k-avg-axis": {
+        "model": {"@architectures": CHAR, "ngram_size": 1, "length": 65536},
+        "axis_scorer": True,
+        "training": {"optimizer.use_averages": True},
+    },
+    "char-lower1-c35-64k-softmax-avg-axis": {
+        "model": {"@architectures": CHAR, "ngram_size": 1, "length": 65536, "groups": [12, 4, 6]},
+        "axis_scorer": True,
+        "training": {"optimizer.use_averages": True},
+    },
+    "char-lower1-c35-64k-noL2-axis": {
+        "model": {"@architectures": CHAR, "ngram_size": 1, "length": 65536},
+        "axis_scorer": True,
+        "training": {"optimizer.L2": 0.0},
+    },
+    "char-lower1-c35-64k-lr3": {
+        "model": {"@architectures": CHAR, "ngram_size": 1, "length": 65536},
+        "training": {"optimizer.learn_rate": 0.003},
+    },
     "ensemble-w64": {
         "model": {
             "@architectures": "spacy.TextCatEnsemble.v2",
@@ -79,6 +120,28 @@ VARIANTS: dict[str, dict[str, Any]] = {
 }
 
 
+VARIANTS["ensemble-w96-axis"] = {
+    "model": {
+        **VARIANTS["ensemble-w64"]["model"],
+        "tok2vec": {
+            **VARIANTS["ensemble-w64"]["model"]["tok2vec"],
+            "embed": {
+                **VARIANTS["ensemble-w64"]["model"]["tok2vec"]["embed"],
+                "width": 96,
+                "attrs": ["LOWER", "PREFIX", "SUFFIX", "SHAPE"],
+                "rows": [10000, 5000, 5000, 2500],
+            },
+            "encode": {
+                **VARIANTS["ensemble-w64"]["model"]["tok2vec"]["encode"],
+                "width": 96,
+                "depth": 3,
+            },
+        },
+    },
+    "axis_scorer": True,
+}
+
+
 def _config(variant: dict[str, Any], path: Path) -> Path:
     config = load_config(CONFIG)
     model = dict(variant["model"])
@@ -87,8 +150,23 @@ def _config(variant: dict[str, Any], path: Path) -> Path:
         model.setdefault("no_output_layer", False)
     model.setdefault("nO", None)
     config["components"]["textcat_multilabel"]["model"] = model
+    # label order = axis order, which the per-axis softmax groups rely on
+    config["initialize"]["components"]["textcat_multilabel"] = {
+        "labels": [f"{axis}={label}" for axis, labels in AXES.items() for label in labels]
+    }
+    if variant.get("axis_scorer"):
+        config["components"]["textcat_multilabel"]["scorer"] = {
+            "@scorers": "luisterpost.axis_scorer.v1"
+        }
+        config["training"]["score_weights"] = {
+            "cats_topic_f1": 0.4,
+            "cats_intent_f1": 0.3,
+            "cats_urgency_f1": 0.3,
+            "cats_score": 0.0,
+        }
     for key, value in variant.get("training", {}).items():
-        config["training"][key] = value
+        section, _, name = key.rpartition(".")
+        (config["training"][section] if section else config["training"])[name] = value
     config.to_disk(path)
     return path
 

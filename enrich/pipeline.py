@@ -70,11 +70,16 @@ EMPTY_CATS = {
 
 
 def raise_urgency(best: str, scores: dict[str, float], thresholds: dict[str, float]) -> str:
-    """The model's best urgency, raised to spoed or hoog when that score passes its threshold."""
-    for level in ("spoed", "hoog"):
-        limit = thresholds.get(level)
-        if limit is not None and scores[level] >= limit and RANK[level] > RANK[best]:
-            return level
+    """The model's best urgency, raised when an urgent score passes its threshold.
+
+    ``spoed`` compares the spoed score; ``at_least_hoog`` compares hoog + spoed, the chance that
+    the message needs action today, since a message torn between the two is urgent either way.
+    """
+    spoed, hoog = thresholds.get("spoed"), thresholds.get("at_least_hoog")
+    if spoed is not None and scores["spoed"] >= spoed and RANK[best] < RANK["spoed"]:
+        return "spoed"
+    if hoog is not None and scores["hoog"] + scores["spoed"] >= hoog and RANK[best] < RANK["hoog"]:
+        return "hoog"
     return best
 
 
