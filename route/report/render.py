@@ -9,8 +9,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
+from rich import box
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from route.office_hours import OfficeHours
 from route.report.gaps import GapReport, GroupStats
@@ -45,8 +47,9 @@ def _share(value: float | None) -> str:
 
 
 def _group_table(title: str, groups: Sequence[GroupStats]) -> Table:
-    table = Table(title=title, title_justify="left")
-    table.add_column("")
+    # light borders and unbroken names, so the table fits an 80-column terminal
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("", no_wrap=True, min_width=max((len(g.name) + 2 for g in groups), default=1))
     for column in ("msgs", "answered", "open", "overdue", "median wait", "office time", "in SL"):
         table.add_column(column, justify="right")
     for g in groups:
@@ -81,17 +84,26 @@ def print_report(report: GapReport, console: Console) -> None:
     for department, urgency, waiting, overdue in report.backlog:
         backlog.add_row(department, urgency, str(waiting), str(overdue))
     console.print(backlog)
-    heat = Table(
-        title="Messages received per hour of the week (Amsterdam time)", title_justify="left"
-    )
-    heat.add_column("")
-    for hour in range(24):
-        heat.add_column(f"{hour:02d}", justify="right")
-    for day, counts in zip(DAYS, report.received, strict=True):
-        heat.add_row(day, *(str(c) if c else "·" for c in counts))
-    console.print(heat)
+    console.print(_shade_grid(report.received))
     if not all(g.exact for g in (report.total, *report.departments, *report.channels)):
         console.print("* median over the most frequent response times only (too many distinct).")
+
+
+SHADES = " ░▒▓█"
+
+
+def _shade_grid(counts: Sequence[Sequence[int]]) -> Text:
+    """Messages per hour of the week as shaded cells (one line per day, 52 columns wide)."""
+    top = max((c for row in counts for c in row), default=0)
+    lines = Text("Messages received per hour of the week (Amsterdam time)\n", style="italic")
+    lines.append("    " + "".join(f"{h:<6d}" for h in range(0, 24, 3)) + "  total\n")
+    for day, row in zip(DAYS, counts, strict=True):
+        cells = "".join(
+            2 * (SHADES[min(4, 1 + int(4 * c / top))] if c and top else "·") for c in row
+        )
+        lines.append(f"{day}  {cells}  {sum(row):>5d}\n")
+    lines.append(f"    · none  {SHADES[1]} few … {SHADES[4]} most ({top} in one hour)")
+    return lines
 
 
 def _colour(value: float, top: float, hue: int) -> str:

@@ -4,10 +4,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from rich.console import Console
 
 from route.report import gaps
 from route.report.gaps import Filters, GapReport, GroupStats, build_query, median_of_counts
-from route.report.render import render_html
+from route.report.render import print_report, render_html
 from route.rules import load_rules
 
 
@@ -126,3 +127,29 @@ def test_backlog_and_misses_leave_out_deleted_and_no_reply_messages(
     assert matches(aggs["expected"]["filter"], document) is expected
     assert matches(gaps._waiting(), document) is waiting
     assert matches(aggs["overdue"]["filter"], document) is overdue
+
+
+def test_terminal_report_fits_80_columns_with_whole_names_and_a_shaded_week() -> None:
+    received = [[0] * 24 for _ in range(7)]
+    received[0][9], received[5][23] = 12, 3
+    report = GapReport(
+        filters=Filters(),
+        generated_at=datetime(2026, 11, 25, 12, tzinfo=UTC),
+        total=_group("total"),
+        out_of_hours=_group("out of office hours", 4),
+        in_hours=_group("in office hours", 6),
+        received=received,
+        median_wait=[[None] * 24 for _ in range(7)],
+        departments=[_group("afval-grondstoffen")],
+        channels=[_group("instagram")],
+        backlog=[("afval-grondstoffen", "spoed", 2, 1)],
+    )
+    console = Console(width=80, record=True)
+    print_report(report, console)
+    lines = console.export_text().splitlines()
+    assert max(len(line) for line in lines) <= 80
+    assert any(line.lstrip().startswith("afval-grondstoffen ") for line in lines)
+    monday = next(line for line in lines if line.startswith("ma  "))
+    saturday = next(line for line in lines if line.startswith("za  "))
+    assert monday[4 + 2 * 9 : 4 + 2 * 10] == "██" and monday.split()[-1] == "12"
+    assert saturday[4 + 2 * 23 : 4 + 2 * 24] == "▒▒" and saturday[4:6] == "··"
