@@ -128,7 +128,11 @@ class Enricher:
         best = {axis: max(s, key=s.__getitem__) for axis, s in scores.items()}
         urgency, urgency_score, reasons = best["urgency"], scores["urgency"][best["urgency"]], []
         urgency = raise_urgency(urgency, scores["urgency"], self.thresholds)
-        if urgency != best["urgency"]:
+        if urgency == "hoog":  # the chance it needs action today, what at_least_hoog compares
+            urgency_score = min(
+                1.0, round(scores["urgency"]["hoog"] + scores["urgency"]["spoed"], 4)
+            )
+        elif urgency != best["urgency"]:
             urgency_score = scores["urgency"][urgency]
         check = self.urgency.check_doc(doc)
         if check.acute:  # the safety layer only raises: a model's spoed stays spoed

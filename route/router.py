@@ -65,6 +65,7 @@ def _alert(message: Message, config: RoutingConfig, office_hours: bool) -> Alert
     urgency = message.enrichment.urgency
     if urgency in config.alerts.always:
         return Alert(reason=f"urgency {urgency}", severity="critical")
-    if urgency in config.alerts.outside_office_hours and not office_hours:
+    confident = message.enrichment.urgency_score >= config.alerts.min_score.get(urgency, 0.0)
+    if urgency in config.alerts.outside_office_hours and not office_hours and confident:
         return Alert(reason=f"urgency {urgency} outside office hours", severity="warning")
     return None

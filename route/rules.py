@@ -117,11 +117,23 @@ class AlertPolicy(BaseModel):
 
     always: list[str] = Field(default_factory=lambda: ["spoed"])
     outside_office_hours: list[str] = Field(default_factory=lambda: ["hoog"])
+    min_score: dict[str, float] = Field(default_factory=dict)
+    """Per urgency, the classifier score below which it is not paged out of hours: the
+    classifier flags hoog generously so the queue sorts it first, but a night page needs more."""
 
     @field_validator("always", "outside_office_hours")
     @classmethod
     def _urgencies(cls, v: list[str]) -> list[str]:
         return _check_members(v, URGENCIES, "urgency")
+
+    @field_validator("min_score")
+    @classmethod
+    def _scores(cls, v: dict[str, float]) -> dict[str, float]:
+        _check_members(list(v), URGENCIES, "urgency")
+        for urgency, score in v.items():
+            if not 0.0 <= score <= 1.0:
+                raise ValueError(f"min_score for {urgency} must be between 0 and 1, not {score}")
+        return v
 
 
 class DepartmentHours(BaseModel):

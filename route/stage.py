@@ -41,7 +41,9 @@ ROUTED = Counter(
     ["department", "topic", "urgency", "channel"],
 )
 OUT_OF_HOURS = Counter(
-    "luisterpost_out_of_hours_total", "Inbound messages outside office hours", ["channel"]
+    "luisterpost_out_of_hours_total",
+    "Inbound messages outside their department's office hours",
+    ["channel", "department"],
 )
 ALERTS = Counter(
     "luisterpost_alerts_raised_total", "Urgent alerts raised", ["department", "severity"]
@@ -130,7 +132,7 @@ def register(
                     message.channel,
                 ).inc()
                 if not routing.office_hours:
-                    OUT_OF_HOURS.labels(message.channel).inc()
+                    OUT_OF_HOURS.labels(message.channel, routing.department).inc()
                 if routing.alert is not None:
                     await alerts.send(key=event.key, value=payload)
                     ALERTS.labels(routing.department, routing.alert.severity).inc()

@@ -10,11 +10,12 @@ from typer.testing import CliRunner
 
 from enrich.cli import classify_lines
 from enrich.enrich import enrich_messages
-from enrich.pipeline import Enricher, ModelNotFoundError
+from enrich.pipeline import RANK, Enricher, ModelNotFoundError
 from ingest.events import INTENTS, TOPICS, URGENCIES, Author, Direction, Enrichment, Message
 from luisterpost.cli import app
 
 ENRICHER = Enricher()
+DEV = Path(__file__).resolve().parents[2] / "enrich" / "corpus" / "dev.jsonl"
 
 LINES = [
     json.dumps({"id": "a", "text": "Ik ruik gas in het trappenhuis aan de Kerkstraat 14!"}),
@@ -121,3 +122,20 @@ def test_an_empty_text_gets_fixed_labels_whatever_the_batch() -> None:
     mixed = ENRICHER.classify(["De container is vol", ""])[1]
     assert alone == mixed
     assert (alone.topic, alone.urgency, alone.intent) == ("overig", "laag", "overig")
+
+
+def test_urgency_follows_the_shipped_thresholds_and_hoog_scores_hoog_or_spoed() -> None:
+    texts = [json.loads(line)["text"] for line in DEV.read_text(encoding="utf-8").splitlines()]
+    results = ENRICHER.classify(texts[:300])
+    assert set(ENRICHER.thresholds) == {"spoed", "at_least_hoog"}
+    hoog = [e for e in results if e.urgency == "hoog"]
+    assert hoog  # the dev sample has hoog messages
+    for e in hoog:
+        u = e.scores["urgency"]
+        assert e.urgency_score == min(1.0, round(u["hoog"] + u["spoed"], 4))
+        assert (
+            e.urgency_score >= ENRICHER.thresholds["at_least_hoog"] or max(u, key=u.get) == "hoog"
+        )
+    for e in results:  # never below what the model itself says
+        u = e.scores["urgency"]
+        assert RANK[e.urgency] >= RANK[max(u, key=u.get)]

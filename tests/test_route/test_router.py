@@ -22,6 +22,7 @@ def message(
     channel: str = "twitter",
     text: str = "tekst",
     at: datetime = OFFICE,
+    urgency_score: float = 0.9,
 ) -> Message:
     base = Message.create(
         channel=channel,  # type: ignore[arg-type]
@@ -39,7 +40,7 @@ def message(
         urgency=urgency,
         intent=intent,  # type: ignore[arg-type]
         topic_score=0.9,
-        urgency_score=0.9,
+        urgency_score=urgency_score,
         intent_score=0.9,
         classifier="test",
     )
@@ -98,6 +99,25 @@ def test_hoog_alerts_only_outside_office_hours() -> None:
     night = route(message("wegen-verkeer", "hoog", at=NIGHT), RULES, "lp")
     assert night.alert is not None and night.alert.severity == "warning"
     assert night.office_hours is False
+
+
+def test_hoog_pages_at_night_only_when_the_classifier_is_sure_enough() -> None:
+    limit = RULES.alerts.min_score["hoog"]
+    unsure = message("wegen-verkeer", "hoog", at=NIGHT, urgency_score=limit - 0.01)
+    sure = message("wegen-verkeer", "hoog", at=NIGHT, urgency_score=limit)
+    assert route(unsure, RULES, "lp").alert is None
+    assert route(sure, RULES, "lp").alert is not None
+    # spoed pages whatever its score (the safety layer's rules give 1.0, the model may give less)
+    assert route(message("groen-water", "spoed", at=NIGHT, urgency_score=0.2), RULES, "lp").alert
+
+
+def test_alert_min_score_is_validated(tmp_path: Path) -> None:
+    data = yaml.safe_load(DEFAULT_RULES.read_text(encoding="utf-8"))
+    data["alerts"]["min_score"] = {"hoog": 1.5}
+    bad = tmp_path / "rules.yaml"
+    bad.write_text(yaml.safe_dump(data), encoding="utf-8")
+    with pytest.raises(RulesError, match="between 0 and 1"):
+        load_rules(bad)
 
 
 def test_normal_messages_never_alert() -> None:
