@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from luisterpost.deploy_files import deploy_file
 from luisterpost.errors import ConfigError, ServiceError
 
 __all__ = [
@@ -27,16 +28,7 @@ __all__ = [
     "read_saved_objects",
 ]
 
-_NDJSON = Path("deploy") / "kibana" / "luisterpost.ndjson"
-SAVED_OBJECTS = next(
-    (
-        p
-        for p in (Path(__file__).resolve().parents[1] / _NDJSON, Path.cwd() / _NDJSON)
-        if p.exists()
-    ),
-    Path(__file__).resolve().parents[1] / _NDJSON,
-)
-"""In a checkout, or under the working directory (the worker image copies deploy/ to /app)."""
+SAVED_OBJECTS = deploy_file("kibana", "luisterpost.ndjson")
 
 
 class KibanaImportError(ServiceError):

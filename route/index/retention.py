@@ -14,11 +14,11 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any
 
 from elasticsearch import ApiError, Elasticsearch, TransportError
 
+from luisterpost.deploy_files import deploy_file
 from luisterpost.errors import ConfigError, ServiceError
 from route.index.names import IndexNames
 
@@ -32,16 +32,7 @@ __all__ = [
     "plan_retention",
 ]
 
-_POLICY = Path("deploy") / "elasticsearch" / "ilm-policy.json"
-ILM_POLICY_FILE = next(
-    (
-        p
-        for p in (Path(__file__).resolve().parents[2] / _POLICY, Path.cwd() / _POLICY)
-        if p.exists()
-    ),
-    Path(__file__).resolve().parents[2] / _POLICY,
-)
-"""In a checkout, or under the working directory (the worker image copies deploy/ to /app)."""
+ILM_POLICY_FILE = deploy_file("elasticsearch", "ilm-policy.json")
 DAYS_PER_MONTH = 31
 """ILM counts days, not months: 31 per month deletes at most a week after the monthly cut."""
 
