@@ -3,8 +3,9 @@
 Starts its own noida-db (Kafka + Elasticsearch) on free ports, a webhook receiver, and one
 worker with every stage. Normal messages go onto the raw topic at a steady rate; between them,
 urgent ones carry a reference. Latency = webhook arrival - the moment the urgent message was
-put on the raw topic (the end of ingest). Prints p50/p90/p99/max and writes
-reports/bench-alerts.json.
+put on the raw topic (the end of ingest). The baseline, in the same run: when the same
+message reaches the alerts topic (the stages every message goes through). Prints
+p50/p90/p99/max of both and their ratio, and writes reports/bench-alerts.json.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
-from kafka import KafkaProducer
+from kafka import KafkaConsumer, KafkaProducer
 from rich.console import Console
 from rich.table import Table
 
@@ -91,6 +92,36 @@ def _receiver(port: int, arrivals: dict[str, float]) -> None:
     threading.Thread(target=loop.run_forever, daemon=True).start()
 
 
+def _alert_topic_watcher(
+    servers: str, topic: str, seen: dict[str, float], stop: threading.Event
+) -> threading.Thread:
+    """Notes when each urgent message reaches the alerts topic: the baseline of the same run.
+
+    Up to there the message went through the same stages as every message (normalise,
+    enrich, route); what comes after is the alert stage's own cost (incident, tick, delivery).
+    """
+    consumer = KafkaConsumer(
+        bootstrap_servers=servers,
+        group_id=None,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+        consumer_timeout_ms=200,
+    )
+    consumer.subscribe([topic])
+
+    def watch() -> None:
+        while not stop.is_set():
+            for record in consumer:
+                match = _REF.search(record.value.decode("utf-8", "replace"))
+                if match:
+                    seen.setdefault(match.group(1), time.time())
+        consumer.close()
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    return thread
+
+
 def _record(pid: str, text: str) -> RawRecord:
     now = datetime.now(UTC)
     line = {"channel": "app", "id": pid, "author_id": f"bench-{pid}", "text": text,
@@ -130,10 +161,14 @@ def main() -> None:
     names = TopicNames(os.environ.get("LUISTERPOST_TOPIC_PREFIX", "luisterpost"), ())
     urgent_rate = 1 / args.urgent_every if args.urgent_every > 0 else 0.0
     sent: dict[str, float] = {}
+    on_topic: dict[str, float] = {}
+    stop = threading.Event()
+    watcher: threading.Thread | None = None
     n = 0
     try:
         wait_until_fetching(metrics_port, names.raw, 120)
         wait_until_fetching(metrics_port, names.alerts, 120)
+        watcher = _alert_topic_watcher(services.kafka_servers, names.alerts, on_topic, stop)
         producer = KafkaProducer(bootstrap_servers=services.kafka_servers, acks="all", linger_ms=5)
         start = time.monotonic()
         end = start + args.seconds
@@ -158,6 +193,9 @@ def main() -> None:
         while len(arrivals) < len(sent) and time.monotonic() < deadline:
             time.sleep(0.5)
     finally:
+        stop.set()
+        if watcher is not None:
+            watcher.join(5)
         worker.send_signal(signal.SIGTERM)
         try:
             worker.wait(60)
@@ -166,14 +204,24 @@ def main() -> None:
         services.down()
     latencies = [arrivals[r] - sent[r] for r in sent if r in arrivals]
     stats = percentiles(latencies)
-    table = Table(title="ingest → alert delivery (webhook), seconds", title_justify="left")
-    for column in ("urgent sent", "delivered", "background msg/s", "p50", "p90", "p99", "max"):
-        table.add_column(column, justify="right")
-    table.add_row(
-        str(len(sent)), str(len(latencies)), f"{args.rate:g}",
-        *(f"{stats.get(k, float('nan')):.3f}" for k in ("p50", "p90", "p99", "max")),
-    )  # fmt: skip
+    baseline = percentiles([on_topic[r] - sent[r] for r in sent if r in on_topic])
+    table = Table(title="ingest → alert, seconds", title_justify="left")
+    for column in ("reached", "messages", "p50", "p90", "p99", "max", "p50 vs baseline"):
+        table.add_column(column, justify="left" if column == "reached" else "right")
+    for name, found, row in (
+        ("alerts topic (baseline)", len(on_topic), baseline),
+        ("webhook delivery", len(latencies), stats),
+    ):
+        ratio = row["p50"] / baseline["p50"] if row and baseline and baseline["p50"] > 0 else None
+        table.add_row(
+            name, f"{found}/{len(sent)}",
+            *(f"{row.get(k, float('nan')):.3f}" for k in ("p50", "p90", "p99", "max")),
+            f"{ratio:.1f}x" if ratio is not None else "–",
+        )  # fmt: skip
     console.print(table)
+    console.print(
+        f"background load {args.rate:g} msg/s, one urgent message every {args.urgent_every:g} s"
+    )
     report: dict[str, Any] = {
         "measured_at": datetime.now(UTC).isoformat(),
         "what": "seconds from the raw topic (end of ingest) to the webhook receiving the alert",
@@ -185,6 +233,10 @@ def main() -> None:
         "background_sent": n,
         "background_achieved_per_second": round(n / elapsed, 3) if elapsed > 0 else None,
         "latency_seconds": {k: round(v, 4) for k, v in stats.items()},
+        "baseline_alerts_topic_seconds": {k: round(v, 4) for k, v in baseline.items()},
+        "p50_ratio_to_baseline": round(stats["p50"] / baseline["p50"], 2)
+        if stats and baseline and baseline["p50"] > 0
+        else None,
         "alert_tick_seconds": float(os.environ.get("LUISTERPOST_ALERT_TICK_SECONDS", "1.0")),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
