@@ -35,13 +35,19 @@ __all__ = [
     "expire",
     "expires_at",
     "expiry_due",
+    "find_incident",
+    "incident_chain",
     "incident_id_for",
     "incident_record",
+    "replace_incident",
+    "retire",
     "retry_delay",
 ]
 
 _INCIDENT_ID = re.compile(r"^(?P<conversation>[a-z]+-c-[0-9a-f]{24})-i-[0-9a-f]{10}$")
 MAX_RETRY = timedelta(minutes=5)
+MAX_SUPERSEDED = 3
+"""Older incidents a conversation keeps while their notices are unsent (bounds the state)."""
 
 Status = Literal["open", "acknowledged", "stale", "expired"]
 EventKind = Literal[
@@ -144,7 +150,8 @@ class Incident(BaseModel):
     deliveries: list[Delivery] = Field(default_factory=list)
     version: int = 1
     superseded: Incident | None = None
-    """The conversation's previous incident, kept until its final state is indexed."""
+    """The conversation's previous incident, kept until its final state is indexed; it keeps
+    older ones in turn while they have pending notices (see ``retire``)."""
 
     @property
     def responder(self) -> str:
@@ -175,6 +182,8 @@ class AlertEvent(BaseModel):
     delivery_kind: str | None = None
     error: str | None = None
     retry_at: datetime | None = None
+    attempt: int | None = None
+    """failed: which attempt of the notice failed (1 is the first), so a repeat counts once."""
     version: int | None = None
     """expire: the incident version the tick saw (a change since then cancels the expiry);
     informational records: the incident version they describe."""
@@ -234,11 +243,14 @@ def incident_record(incident: Incident, kind: str, at: datetime, text: str) -> A
 
 
 def expires_at(incident: Incident, resolve_after: timedelta) -> datetime:
-    """When an unacknowledged incident ends: ``resolve_after`` after its last message or notice.
+    """When an unacknowledged incident ends: ``resolve_after`` after its last notice.
 
-    Alertmanager gets the same instant as ``endsAt``, so the incident and the alert end together.
+    Every notice (raise, escalation, upgrade) sends this instant to Alertmanager as ``endsAt``,
+    so the incident and its alert end together. A joined message sends no notice, so it must
+    not extend the incident either: Alertmanager would end the alert while the incident still
+    swallowed new messages. A message after the end opens (and pages) a new incident.
     """
-    moments = [incident.last_message_at, incident.raised_at]
+    moments = [incident.raised_at]
     moments += [m for m in (incident.escalated_at, incident.upgraded_at) if m is not None]
     return max(moments) + resolve_after
 
@@ -279,13 +291,18 @@ def apply_event(
     if event.incident_id != incident.incident_id:
         return incident, "unknown-incident"
     if event.kind == "ack":
-        if incident.status == "acknowledged":
-            return incident, "ignored"
+        if incident.status != "open":
+            # An expired or stale incident has no alert to stop; acknowledging it would make
+            # the next urgent message join it silently (within reopen_after of the ack).
+            repeat = incident.status == "acknowledged"
+            return incident, "ignored" if repeat else f"ignored-{incident.status}"
+        # Every receiver a notice may have reached: a timeout recorded as failed can still have
+        # been accepted, and a resolve for an alert the receiver never got is harmless.
+        reached = sorted({d.receiver for d in incident.deliveries})
         deliveries = [
             d.model_copy(update={"state": "cancelled"}) if d.state == "pending" else d
             for d in incident.deliveries
         ]
-        reached = sorted({d.receiver for d in deliveries if d.state == "delivered"})
         deliveries += _notices("ack", incident.level, reached, event.at)
         return incident.bumped(
             status="acknowledged",
@@ -328,6 +345,8 @@ def apply_event(
             return _late_delivery(incident, i, event)
         if d.state != "pending":
             return incident, "ignored"
+        if event.kind == "failed" and event.attempt is not None and event.attempt <= d.attempts:
+            return incident, "ignored"  # this attempt was counted already
         deliveries = list(incident.deliveries)
         if event.kind == "delivered":
             deliveries[i] = d.model_copy(update={"state": "delivered", "delivered_at": event.at})
@@ -335,7 +354,7 @@ def apply_event(
             if d.kind == "raise" and (first is None or event.at < first):
                 first = event.at
             return incident.bumped(deliveries=deliveries, delivered_at=first), "delivered"
-        attempts = d.attempts + 1
+        attempts = event.attempt or d.attempts + 1
         deliveries[i] = d.model_copy(
             update={
                 "attempts": attempts,
@@ -350,17 +369,16 @@ def apply_event(
 def _late_delivery(incident: Incident, i: int, event: AlertEvent) -> tuple[Incident, str]:
     """A notice cancelled by the ack was accepted anyway (it was in flight): resolve it too.
 
-    Without a new ack notice to that receiver, Alertmanager would keep the alert firing until
-    its ``endsAt``. A pending ack notice to the receiver already resolves every level.
+    It always gets its own ack notice (``ack-<kind>``): the receiver may have taken the earlier
+    ack first, even while that ack is still pending here, and the late notice fires again.
     """
     d = incident.deliveries[i]
     if incident.status != "acknowledged" or d.kind.startswith("ack"):
         return incident, "ignored"
     deliveries = list(incident.deliveries)
     deliveries[i] = d.model_copy(update={"state": "delivered", "delivered_at": event.at})
-    acks = [x for x in deliveries if x.receiver == d.receiver and x.kind.startswith("ack")]
-    if not any(x.state == "pending" for x in acks):
-        kind = f"ack-{d.kind}" if acks else "ack"
+    kind = f"ack-{d.kind}"
+    if not any(x.receiver == d.receiver and x.kind == kind for x in deliveries):
         deliveries += _notices(kind, incident.level, [d.receiver], event.at)
     return incident.bumped(deliveries=deliveries), "delivered-late"
 
@@ -376,3 +394,50 @@ def escalation_due(incident: Incident, now: datetime) -> int | None:
 
 def due_deliveries(incident: Incident, now: datetime) -> list[Delivery]:
     return [d for d in incident.deliveries if d.state == "pending" and d.next_attempt_at <= now]
+
+
+def incident_chain(incident: Incident) -> list[Incident]:
+    """The conversation's incident and the superseded ones it keeps, newest first."""
+    chain: list[Incident] = []
+    found: Incident | None = incident
+    while found is not None:
+        chain.append(found)
+        found = found.superseded
+    return chain
+
+
+def find_incident(current: Incident, incident_id: str) -> Incident | None:
+    """The incident with ``incident_id`` in ``current``'s chain, if it is still kept."""
+    return next((i for i in incident_chain(current) if i.incident_id == incident_id), None)
+
+
+def replace_incident(current: Incident, updated: Incident) -> Incident:
+    """``current`` (a new version) with the superseded incident ``updated`` put in its place."""
+    if current.incident_id == updated.incident_id:
+        return updated
+    if current.superseded is None:
+        raise ValueError(f"{updated.incident_id} is not in the chain of {current.incident_id}")
+    return current.bumped(superseded=_replaced(current.superseded, updated))
+
+
+def _replaced(incident: Incident, updated: Incident) -> Incident:
+    if incident.incident_id == updated.incident_id:
+        return updated
+    if incident.superseded is None:
+        raise ValueError(f"{updated.incident_id} is not in the chain")
+    return incident.model_copy(update={"superseded": _replaced(incident.superseded, updated)})
+
+
+def retire(previous: Incident) -> Incident:
+    """``previous`` as the superseded incident of a new one.
+
+    It is kept (its final state still has to be indexed); older ones only while they have
+    pending notices, such as an ack Alertmanager has not taken yet, and at most
+    ``MAX_SUPERSEDED`` in all, so a receiver that never answers cannot grow the state forever.
+    """
+    chain = incident_chain(previous)[1:]
+    older = [i for i in chain if any(d.state == "pending" for d in i.deliveries)]
+    kept: Incident | None = None
+    for incident in reversed(older[: MAX_SUPERSEDED - 1]):
+        kept = incident.model_copy(update={"superseded": kept})
+    return previous.model_copy(update={"superseded": kept})

@@ -15,7 +15,14 @@ from ingest.events import Message
 from ingest.localtime import AMSTERDAM
 from route.office_hours import OfficeHours
 from route.oncall.config import OncallConfig
-from route.oncall.incidents import Delivery, Incident, expire, expires_at, incident_id_for
+from route.oncall.incidents import (
+    Delivery,
+    Incident,
+    expire,
+    expires_at,
+    incident_id_for,
+    retire,
+)
 from route.oncall.roster import on_call
 
 __all__ = ["Outcome", "excerpt", "on_message", "render_text", "stale_cutoff"]
@@ -56,9 +63,10 @@ def on_message(
     """The conversation's incident after this urgent message, and what happened.
 
     A message joins the current incident while it is open and its alert still fires (less than
-    ``resolve_after`` after its last message or notice: Alertmanager drops it then), or within
-    ``reopen_after`` of its last message or acknowledgement; otherwise it opens a new one, and
-    an open incident it replaces is expired. A spoed joining an open hoog incident upgrades it
+    ``resolve_after`` after its last notice: Alertmanager drops it then; a join sends nothing,
+    so it does not extend that), or within ``reopen_after`` of its last message or
+    acknowledgement; otherwise it opens a new one, and an open incident it replaces is expired.
+    The replaced incident is kept as ``superseded`` (with older ones whose notices are unsent). A spoed joining an open hoog incident upgrades it
     to critical. A message older than ``max_age`` is recorded as stale: indexed for the
     dashboards, never paged out.
     """
@@ -117,7 +125,7 @@ def on_message(
         deliveries=[]
         if stale
         else [Delivery(receiver=r, kind="raise", level=0, next_attempt_at=now) for r in receivers],
-        superseded=current.model_copy(update={"superseded": None}) if current else None,
+        superseded=retire(current) if current else None,
     )
     return incident, "stale" if stale else "raised"
 
