@@ -4,10 +4,11 @@ Two agents own the state: one reads urgent messages from the alerts topic, one r
 ``AlertEvent`` records (acks from the CLI or HTTP, and the stage's own escalate, expire,
 delivered and failed events). Both topics are keyed by conversation, so an incident and its
 events share a partition, and the table's changelog makes the state survive a restart. A timer
-does the I/O from that state: it indexes changed incidents, sends due deliveries (in the
-background, so one slow receiver never holds the others) and asks for due escalations and
-expiries; their outcomes come back as events. A notice is retried until a ``delivered`` event
-is applied, so a crash or an unreachable receiver repeats a notice and never loses one.
+does the I/O from that state: it indexes changed incidents, sends due deliveries (a replaced
+incident's too, such as an ack Alertmanager has not taken yet; in the background, so one slow
+receiver never holds the others) and asks for due escalations and expiries; their outcomes
+come back as events. A notice is retried until a ``delivered`` event is applied, so a crash or
+an unreachable receiver repeats a notice and never loses one.
 
 Every raise, upgrade, escalation, acknowledgement and expiry is also published on the
 alert-events topic as an informational record (``INFO_KINDS``) with the incident's responder,
@@ -44,7 +45,10 @@ from route.oncall.incidents import (
     due_deliveries,
     escalation_due,
     expiry_due,
+    find_incident,
+    incident_chain,
     incident_record,
+    replace_incident,
     retry_delay,
 )
 from route.oncall.index import AlertIndexNames, alert_document
@@ -200,30 +204,29 @@ def register(
             if current is None:
                 log.warning("%s for unknown incident %s", alert_event.kind, alert_event.incident_id)
                 continue
-            target = current
-            if current.superseded and current.superseded.incident_id == alert_event.incident_id:
-                target = current.superseded
+            target = find_incident(current, alert_event.incident_id) or current
             escalate_after = config.escalation.after(target.severity)
             updated, outcome = apply_event(target, alert_event, names, escalate_after, retry_base)
             if outcome == "unknown-incident":
                 log.warning("%s for unknown incident %s", alert_event.kind, alert_event.incident_id)
                 continue
+            if alert_event.kind == "ack" and outcome.startswith("ignored-"):
+                log.info(
+                    "ack for %s ignored: the incident is %s, not open",
+                    alert_event.incident_id,
+                    target.status,
+                )
             if updated is target:
                 continue
             if outcome in ("acknowledged", "escalated", "expired"):
                 await publish(updated, outcome, alert_event.at)
-            if target is not current:
-                updated = current.bumped(superseded=updated)
-            store(updated)
+            store(replace_incident(current, updated))
             if outcome == "expired":
                 EXPIRED.labels(target.team).inc()
-            elif outcome == "acknowledged":
+            elif outcome == "acknowledged" and updated.acknowledged_at is not None:
                 ACKED.labels(target.team).inc()
-                if updated.acknowledged_at is not None:
-                    ack = updated if target is current else updated.superseded
-                    assert ack is not None and ack.acknowledged_at is not None
-                    seconds = (ack.acknowledged_at - ack.raised_at).total_seconds()
-                    TIME_TO_ACK.labels(target.team).observe(max(seconds, 0.0))
+                seconds = (updated.acknowledged_at - updated.raised_at).total_seconds()
+                TIME_TO_ACK.labels(target.team).observe(max(seconds, 0.0))
             elif outcome == "escalated":
                 ESCALATED.labels(target.team, str(alert_event.level)).inc()
 
@@ -257,6 +260,7 @@ def register(
                 delivery_kind=delivery.kind,
                 error=str(exc)[:500],
                 retry_at=now + delay,
+                attempt=delivery.attempts + 1,
             )
         else:
             DELIVERED.labels(delivery.receiver, delivery.kind).inc()
@@ -309,6 +313,13 @@ def register(
         if es_holder:
             await es_holder[0].close()
 
+    def send_due(incident: Incident, now: datetime) -> None:
+        for delivery in due_deliveries(incident, now):
+            if delivery.receiver not in deliverer.receivers:
+                continue
+            if not held((incident.incident_id, delivery.kind, delivery.receiver)):
+                spawn(incident, delivery)
+
     @app.timer(tick_seconds, name="alert.tick")
     async def tick() -> None:
         if app.rebalancing or not app.tables.recovery.completed.is_set():
@@ -323,9 +334,12 @@ def register(
             if incident is None or TP(topic, incident.partition) not in actives:
                 continue
             open_count += incident.status == "open"
-            for version in (incident, incident.superseded):
-                if version is not None and indexed.get(version.incident_id, 0) < version.version:
+            chain = incident_chain(incident)
+            for version in chain:
+                if indexed.get(version.incident_id, 0) < version.version:
                     changed.append(version)
+            for older in chain[1:]:  # a replaced incident's notices (an ack) still go out
+                send_due(older, now)
             expiry = (incident.incident_id, f"expire-{incident.version}", "")
             if expiry_due(incident, now, config.policy.resolve_after) and not held(expiry):
                 hold[expiry] = time.monotonic() + IN_FLIGHT_HOLD
@@ -347,11 +361,7 @@ def register(
                         kind="escalate", incident_id=incident.incident_id, at=now, level=level
                     )
                 )
-            for delivery in due_deliveries(incident, now):
-                if delivery.receiver not in deliverer.receivers:
-                    continue
-                if not held((incident.incident_id, delivery.kind, delivery.receiver)):
-                    spawn(incident, delivery)
+            send_due(incident, now)
         OPEN.set(open_count)
         if changed:
             await index(changed)
