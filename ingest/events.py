@@ -275,4 +275,7 @@ class ResponseUpdate(BaseModel):
         return to_utc(value)
 
     def to_json(self) -> bytes:
-        return self.model_dump_json(exclude_none=True).encode()
+        # Leave out only what this update does not change: the nulls inside ``response`` clear
+        # old values (and some are required fields).
+        unchanged = {name for name in ("response", "answers") if getattr(self, name) is None}
+        return self.model_dump_json(exclude=unchanged).encode()

@@ -15,6 +15,7 @@ from route.responses import OverdueUpdate
 __all__ = [
     "BulkOutcome",
     "index_action",
+    "kept_by_deletion",
     "merge_actions",
     "parse_routed",
     "sort_bulk_items",
@@ -57,18 +58,27 @@ def index_action(message: Message, names: IndexNames, indexed_at: datetime) -> d
     }
 
 
-def tombstone_action(message: Message, index: str, indexed_at: datetime) -> dict[str, Any]:
+def tombstone_action(
+    message: Message,
+    index: str,
+    indexed_at: datetime,
+    kept: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """Empty a message its author deleted, in the index that already holds it.
 
     A deletion can arrive months after the message, and indices are chosen by the month a
     message was received; writing the deletion to its own month would leave the text behind.
     Arrival time, channel, routing and classification stay: they are counted, not personal.
+
+    :param kept: conversation tracking pending with the deletion (:func:`kept_by_deletion`):
+        the deletion replaced its pending write, so it goes along.
     """
     return {
         "_op_type": "update",
         "_index": index,
         "_id": message.message_id,
         "doc": {
+            **(kept or {}),
             "text": "",
             "attachments": [],
             "deleted": True,
@@ -85,7 +95,10 @@ def update_action(
     if isinstance(update, OverdueUpdate):
         doc: dict[str, Any] = {"response": {"overdue": True}}
     else:
-        doc = update.model_dump(mode="json", include={"response", "answers"}, exclude_none=True)
+        # The whole response, nulls included: a partial update merges objects, so a field left
+        # out would keep an old value (an un-answered message keeping its first reply).
+        fields = update.model_dump(mode="json", include={"response", "answers"})
+        doc = {key: value for key, value in fields.items() if value is not None}
     doc["indexed_at"] = indexed_at.isoformat()
     return {
         "_op_type": "update",
@@ -102,12 +115,41 @@ def merge_actions(earlier: dict[str, Any], later: dict[str, Any]) -> dict[str, A
     so a message and the response that follows it in one batch become one complete document.
     Objects merge field by field, as Elasticsearch merges a partial update, so an overdue flag
     and a later response both survive.
+
+    A deletion is a whole document too, but it carries no conversation tracking: the response
+    and answers pending before it are kept, in its source and under ``kept`` (for the tombstone
+    that replaces it when the message is already indexed), and so are updates after it.
     """
     if later["_op_type"] == "index":
-        return later
+        if not later["_source"].get("deleted"):
+            return later
+        kept = _deep_merge(earlier.get("kept", {}), _tracking(earlier))
+        return {**later, "_source": _deep_merge(later["_source"], kept), "kept": kept}
     if earlier["_op_type"] == "index":
-        return {**earlier, "_source": _deep_merge(earlier["_source"], later["doc"])}
+        merged = {**earlier, "_source": _deep_merge(earlier["_source"], later["doc"])}
+        if "kept" in earlier:
+            merged["kept"] = _deep_merge(earlier["kept"], _tracking(later))
+        return merged
     return {**earlier, "doc": _deep_merge(earlier["doc"], later["doc"])}
+
+
+_TRACKING = ("response", "answers")
+
+
+def kept_by_deletion(action: dict[str, Any]) -> dict[str, Any]:
+    """The conversation tracking a pending deletion (a whole document) must not lose when it
+    becomes a tombstone: its own response (an original that came after its deletion) and what
+    was pending before it in the batch."""
+    return _deep_merge(_tracking(action), action.get("kept", {}))
+
+
+def _tracking(action: dict[str, Any]) -> dict[str, Any]:
+    """What conversation tracking set in an action (a whole document's are None or empty when
+    it has not)."""
+    fields = action["_source"] if action["_op_type"] == "index" else action["doc"]
+    if action["_op_type"] == "index":
+        return {key: fields[key] for key in _TRACKING if fields.get(key)}
+    return {key: fields[key] for key in _TRACKING if key in fields}
 
 
 def _deep_merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from ingest.events import Message, ResponseUpdate
 from ingest.metrics import DEAD_LETTERS, STAGE_ERRORS, STAGE_MESSAGES, STAGE_SECONDS
 from route.index.documents import (
     index_action,
+    kept_by_deletion,
     merge_actions,
     parse_routed,
     sort_bulk_items,
@@ -136,15 +137,16 @@ def register(
                 try:
                     deleted = [
                         i
-                        for i, (_, _, m) in pending.items()
-                        if isinstance(m, Message) and m.deleted
+                        for i, (_, a, m) in pending.items()
+                        if isinstance(m, Message) and m.deleted and a["_op_type"] == "index"
                     ]
                     if deleted:
                         found = await _locate(es, names.messages_alias, deleted)
                         for message_id, index in found.items():
-                            event, _, message = pending[message_id]
+                            event, whole, message = pending[message_id]
                             assert isinstance(message, Message)
-                            action = tombstone_action(message, index, datetime.now(UTC))
+                            kept = kept_by_deletion(whole)
+                            action = tombstone_action(message, index, datetime.now(UTC), kept)
                             pending[message_id] = (event, action, message)
                     items = await _bulk(es, [action for _, action, _ in pending.values()])
                 except (TransportError, ApiError) as exc:

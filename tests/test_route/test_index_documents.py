@@ -1,11 +1,13 @@
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
-from ingest.events import Author, Direction, Message, ResponseUpdate
+from ingest.events import Author, Direction, Message, Response, ResponseUpdate
 from route.index.documents import (
     index_action,
+    kept_by_deletion,
     merge_actions,
     parse_routed,
     sort_bulk_items,
@@ -148,3 +150,54 @@ def test_updates_in_one_batch_merge_objects_field_by_field() -> None:
     }
     whole = {"_op_type": "index", "_index": "i", "_id": "m", "_source": {"response": {"a": 1}}}
     assert merge_actions(whole, flag)["_source"]["response"] == {"a": 1, "overdue": True}
+
+
+def test_a_response_update_sends_the_whole_response_with_its_nulls() -> None:
+    """Left out, a field emptied by un-answering would keep its old value in the index."""
+    response = Response(
+        answered=False,
+        service_level="geen-reactie-nodig",
+        service_level_minutes=None,
+        service_level_clock="business",
+        due_at=None,
+    )
+    update = _update("m1", datetime(2026, 10, 30, tzinfo=UTC), response=response)
+    record = parse_routed(update.to_json())
+    assert isinstance(record, ResponseUpdate)
+    action = update_action(record, IndexNames("lp"), datetime(2026, 12, 2, tzinfo=UTC))
+    assert action["doc"]["response"]["first_reply_id"] is None
+    assert action["doc"]["response"]["within_service_level"] is None
+    assert "answers" not in action["doc"]
+
+
+def _deletion(message_id: str = "m") -> dict[str, Any]:
+    source = {"text": "", "deleted": True, "response": None, "answers": []}
+    return {"_op_type": "index", "_index": "i", "_id": message_id, "_source": source}
+
+
+def test_a_deletion_after_a_response_in_one_batch_keeps_the_response() -> None:
+    answered = {"answered": True, "first_reply_id": "r"}
+    update = {"_op_type": "update", "_index": "i", "_id": "m", "doc": {"response": answered}}
+    merged = merge_actions(update, _deletion())
+    assert merged["_source"]["response"] == answered  # not indexed yet: the whole document
+    at = datetime(2026, 12, 2, tzinfo=UTC)
+    removal = Message.create(
+        channel="app", platform_message_id="m", platform_conversation_id="c",
+        direction=Direction.INBOUND, author=Author(pseudonym="a"), text="", received_at=at,
+        ingested_at=at, source="export/v1", deleted=True,
+    )  # fmt: skip
+    tombstone = tombstone_action(removal, "i", at, kept_by_deletion(merged))
+    assert tombstone["doc"]["response"] == answered and tombstone["doc"]["text"] == ""
+    # An update after the deletion goes along too, and a bare deletion keeps nothing.
+    flag = {"_op_type": "update", "_index": "i", "_id": "m", "doc": {"response": {"overdue": True}}}
+    again = merge_actions(merged, flag)
+    assert kept_by_deletion(again)["response"] == {**answered, "overdue": True}
+    cleared = {"_op_type": "update", "_index": "i", "_id": "m", "doc": {"answers": []}}
+    assert kept_by_deletion(merge_actions(cleared, _deletion())) == {"answers": []}
+    assert kept_by_deletion(_deletion()) == {}
+
+
+def test_an_original_after_its_deletion_keeps_its_response_in_the_tombstone() -> None:
+    original = _deletion()
+    original["_source"]["response"] = {"answered": False}
+    assert kept_by_deletion(original) == {"response": {"answered": False}}
