@@ -75,6 +75,8 @@ class InboundEntry:
     """The resident deleted it: it no longer waits for a reply (left out of the backlog)."""
     overdue_marked: bool = False
     """The index was told it went past ``due_at`` unanswered (sent once, by the backlog timer)."""
+    observed: bool = False
+    """Its first response went into the response-time histogram (which cannot take it back)."""
 
     @property
     def waiting(self) -> bool:
@@ -94,8 +96,10 @@ class OverdueUpdate(BaseModel):
     """An in-place flag on an indexed inbound message: it went past its due time unanswered.
 
     The canonical ``Response`` has no such field (its model lives with ingest), so the flag
-    travels as its own record kind on the routed topic; the indexer writes
-    ``response.overdue: true``. Writing it again changes nothing.
+    travels as its own record kind on the routed topic; the indexer writes only
+    ``response.overdue: true``. It carries no response fields, so it cannot undo an answer
+    written concurrently by the route agent, whatever order the two land in; writing it again
+    changes nothing.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -121,8 +125,9 @@ Update = ResponseUpdate | OverdueUpdate
 def time_response(entry: InboundEntry, calendar: OfficeHours) -> Response:
     """The response fields of one inbound message, from what the conversation knows.
 
-    An unanswered message already flagged overdue has missed its service level whatever
-    comes later, so ``within_service_level`` is False rather than unknown.
+    ``within_service_level`` stays None while unanswered, also when overdue (``response.overdue``
+    and ``due_at`` say that): only a value that depends on the answer alone can be written
+    without racing the backlog timer.
     """
     received = datetime.fromisoformat(entry.received_at)
     common = {
@@ -132,8 +137,7 @@ def time_response(entry: InboundEntry, calendar: OfficeHours) -> Response:
         "due_at": datetime.fromisoformat(entry.due_at) if entry.due_at else None,
     }
     if entry.answered_by is None or entry.answered_at is None:
-        missed = entry.overdue_marked and entry.level_minutes is not None
-        return Response(answered=False, within_service_level=False if missed else None, **common)
+        return Response(answered=False, **common)
     answered = datetime.fromisoformat(entry.answered_at)
     wall = max((answered - received).total_seconds() / 60, 0.0)
     business = calendar.business_minutes(received, answered)
@@ -154,7 +158,11 @@ class Conversation:
     inbound: dict[str, InboundEntry] = field(default_factory=dict)
     outbound: dict[str, OutboundEntry] = field(default_factory=dict)
     deleted: list[str] = field(default_factory=list)
-    """Inbound message ids deleted before they were tracked (the deletion came first)."""
+    """Inbound message ids deleted and not tracked: the deletion came first, or the entry was
+    pruned (a redelivered original must stay empty)."""
+    pruned: dict[str, str] = field(default_factory=dict)
+    """Pruned inbound message id -> author, so a later reply naming one still answers only that
+    resident (bounded like the rest, oldest first out)."""
 
     @classmethod
     def from_json(cls, text: str | None) -> Conversation:
@@ -165,6 +173,7 @@ class Conversation:
             {k: InboundEntry(**v) for k, v in data["inbound"].items()},
             {k: OutboundEntry(**v) for k, v in data["outbound"].items()},
             list(data.get("deleted", [])),
+            dict(data.get("pruned", {})),
         )
 
     def to_json(self) -> str:
@@ -173,6 +182,7 @@ class Conversation:
                 "inbound": {k: asdict(v) for k, v in self.inbound.items()},
                 "outbound": {k: asdict(v) for k, v in self.outbound.items()},
                 "deleted": self.deleted,
+                "pruned": self.pruned,
             },
             separators=(",", ":"),
         )
@@ -187,7 +197,12 @@ class Conversation:
                 (e.received_at, k) for k, e in self.inbound.items() if e.answered_by is not None
             )
             for _, key in answered[: len(self.inbound) - MAX_ENTRIES]:
-                del self.inbound[key]
+                entry = self.inbound.pop(key)
+                self.pruned[key] = entry.author
+                if entry.deleted and key not in self.deleted:
+                    self.deleted.append(key)
+            for key in list(self.pruned)[: max(len(self.pruned) - MAX_ENTRIES, 0)]:
+                del self.pruned[key]
         if len(self.outbound) > MAX_ENTRIES:
             oldest = sorted((e.received_at, k) for k, e in self.outbound.items())
             for _, key in oldest[: len(self.outbound) - MAX_ENTRIES]:
@@ -215,11 +230,20 @@ class _Relinked:
 
 
 def _covers(conv: Conversation, reply: OutboundEntry, inbound_id: str) -> bool:
-    """Whether a reply answers an inbound message, apart from timing."""
-    target = conv.inbound.get(reply.reply_to) if reply.reply_to else None
-    if target is None:
-        return True  # no known reply_to: it answers the conversation
-    return inbound_id == reply.reply_to or conv.inbound[inbound_id].author == target.author
+    """Whether a reply answers an inbound message, apart from timing.
+
+    A named message that was pruned still names its author, so the reply does not widen to
+    the whole conversation. Authors are compared only when both are known: state stored
+    before authors were kept has "", which would make every old message the same resident's.
+    """
+    if reply.reply_to is None or inbound_id == reply.reply_to:
+        return True
+    target = conv.inbound.get(reply.reply_to)
+    author = target.author if target is not None else conv.pruned.get(reply.reply_to)
+    if author is None:
+        return True  # names no message of this conversation: it answers the conversation
+    mine = conv.inbound[inbound_id].author
+    return bool(author) and bool(mine) and mine == author
 
 
 def _relink(conv: Conversation) -> _Relinked:
@@ -262,7 +286,8 @@ def _relink(conv: Conversation) -> _Relinked:
             entry.answered_by, entry.answered_at = first[1], first[0].isoformat()
             conv.outbound[first[1]].answers.append(inbound_id)
             changed.replies.add(first[1])
-            if old is None:
+            if old is None and not entry.observed:
+                entry.observed = True  # a histogram cannot take back a first, narrowed answer
                 changed.newly.append(entry)
         changed.inbound.add(inbound_id)
     return changed
@@ -406,7 +431,20 @@ def _inbound(
     skip = {message_id} | ({entry.answered_by} if entry.answered_by else set())
     updates += _other_updates(conv, message.conversation_id, changed, calendars, skip=skip)
     completed = message.model_copy(update={"response": time_response(entry, calendar)})
+    if entry.deleted:
+        completed = _emptied(completed)
     return Outcome(completed, updates, changed.newly)
+
+
+def _emptied(message: Message) -> Message:
+    """The message as its deletion leaves it: the original came after the deletion (or again).
+
+    Sent whole, the original would put the text back over the emptied document; marked
+    deleted, it is also not routed, counted or alerted (see ``route.stage.dispatch``).
+    """
+    return message.model_copy(
+        update={"text": "", "attachments": [], "deleted": True, "content_hash": "deleted"}
+    )
 
 
 def _outbound(
@@ -436,16 +474,15 @@ def mark_overdue(
     conversation: Conversation,
     conversation_id: str,
     now: datetime,
-    calendar_for: Callable[[str], OfficeHours],
 ) -> tuple[list[str], list[Update]]:
     """Find the waiting messages that passed their due time and were not flagged yet.
 
     The conversation is not changed: the caller sends the updates first and then records the
     flags with :func:`remember_overdue`, so a crash in between sends them again (idempotent)
-    instead of never.
+    instead of never. Only the flag is sent, never response fields: the route agent may answer
+    the message while the flag is on its way, and its answer must survive whichever lands last.
 
-    :returns: the flagged message ids, and per message the response (now missed) and the
-        overdue flag to write.
+    :returns: the flagged message ids, and per message the overdue flag to write.
     """
     flagged: list[str] = []
     updates: list[Update] = []
@@ -455,15 +492,6 @@ def mark_overdue(
         if datetime.fromisoformat(entry.due_at) >= now:
             continue
         flagged.append(inbound_id)
-        missed = InboundEntry(**{**asdict(entry), "overdue_marked": True})
-        updates.append(
-            ResponseUpdate(
-                message_id=inbound_id,
-                conversation_id=conversation_id,
-                received_at=datetime.fromisoformat(entry.received_at),
-                response=time_response(missed, calendar_for(entry.department)),
-            )
-        )
         updates.append(_overdue_update(conversation_id, inbound_id, entry))
     return flagged, updates
 

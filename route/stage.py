@@ -8,7 +8,9 @@ messages) to the routed topic, under the conversation's key, so the indexer sees
 A deletion (``message.deleted``) is not a new message: it only empties the indexed document
 and takes the message out of the backlog; it is not routed, counted or alerted again.
 A timer recounts the backlog every 15 s and flags messages that passed their due time
-unanswered in the index (once each: the flag is remembered in the table).
+unanswered in the index (once each: the flag is remembered in the table). The flag is only
+``response.overdue``, decided on the table entry read just before it is sent, so an answer the
+agent writes meanwhile is never overwritten.
 """
 
 from __future__ import annotations
@@ -160,6 +162,7 @@ def register(
         now = datetime.now(UTC)
         waiting: Tally[tuple[str, str]] = Tally()
         overdue: Tally[tuple[str, str]] = Tally()
+        candidates: list[str] = []
         for key, stored in list(conversations.items()):
             partition, state = _partition_of(stored)
             if partition not in mine:
@@ -169,15 +172,21 @@ def register(
                 waiting[entry.department, entry.urgency] += 1
                 if entry.due_at is not None and datetime.fromisoformat(entry.due_at) < now:
                     overdue[entry.department, entry.urgency] += 1
-            flagged, updates = mark_overdue(conversation, key, now, rules.calendar_for)
-            if flagged:
-                for update in updates:
-                    await routed.send(key=key.encode(), value=update.to_json())
-                _remember(conversations, key, flagged)
+            if mark_overdue(conversation, key, now)[0]:
+                candidates.append(key)
         for gauge, tally in ((UNANSWERED, waiting), (OVERDUE, overdue)):
             gauge.clear()
             for (department, urgency), count in tally.items():
                 gauge.labels(department, urgency).set(count)
+        for key in candidates:
+            # The sends below yield to the agent, which may have answered since the count:
+            # decide on the state as it is now, with no await in between.
+            current = Conversation.from_json(_state(conversations.get(key)))
+            flagged, updates = mark_overdue(current, key, now)
+            if flagged:
+                for update in updates:
+                    await routed.send(key=key.encode(), value=update.to_json())
+                _remember(conversations, key, flagged)
 
 
 def _remember(table: Any, key: str, flagged: list[str]) -> None:

@@ -120,7 +120,7 @@ EXPECTED = {
     "c2-b": (True, 3860, 50, True, True),
     "c3": (True, 2160, 150, False, False),  # Mon 08:30-11:00 > 120
     "c4": (True, 120, 90, True, True),  # lunch 12:30-13:00 does not count
-    "c5": (False, None, None, False, True),  # flagged overdue by the backlog timer
+    "c5": (False, None, None, None, True),  # flagged overdue by the timer: overdue, not answered
     "c6": (True, 2880, 960, False, True),  # Mon 120 + Tue 480 + Wed 360 > 480
 }
 

@@ -7,6 +7,9 @@ from typing import Any
 import pytest
 
 from ingest.events import Author, Direction, Enrichment, Message, ResponseUpdate
+from route import responses
+from route.index.documents import parse_routed, update_action
+from route.index.names import IndexNames
 from route.responses import (
     Conversation,
     Outcome,
@@ -175,15 +178,24 @@ def test_reply_before_a_message_does_not_answer_it() -> None:
     assert out.message.response is not None and not out.message.response.answered
 
 
+def _es_merge(doc: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """A partial update as Elasticsearch applies it: objects merge, anything else replaces."""
+    merged = dict(doc)
+    for key, value in changes.items():
+        old = merged.get(key)
+        merged[key] = (
+            _es_merge(old, value) if isinstance(old, dict) and isinstance(value, dict) else value
+        )
+    return merged
+
+
 def _apply(index: dict[str, dict[str, Any]], update: ResponseUpdate | OverdueUpdate) -> None:
-    doc = index[update.message_id]
-    if isinstance(update, OverdueUpdate):
-        doc["response"] = {**doc["response"], "overdue": True}
-        return
-    changes = update.model_dump(mode="json", exclude_none=True, include={"response", "answers"})
-    if "response" in changes:  # a partial update merges objects, as Elasticsearch does
-        changes["response"] = {**(doc.get("response") or {}), **changes["response"]}
-    doc.update(changes)
+    """Write an update the way the indexer does: over the wire, then as a partial update."""
+    record = parse_routed(update.to_json())
+    assert not isinstance(record, Message)
+    action = update_action(record, IndexNames("lp"), MONDAY_10)
+    changes = {k: v for k, v in action["doc"].items() if k != "indexed_at"}
+    index[update.message_id] = _es_merge(index[update.message_id], changes)
 
 
 def _index_after(outcomes: list[Outcome]) -> dict[str, dict[str, Any]]:
@@ -338,21 +350,41 @@ def test_a_deleted_unanswered_message_leaves_the_backlog() -> None:
     out = respond(conv, deleted, RULES)
     assert out.updates == [] and out.newly_answered == []
     assert conv.unanswered() == []
-    assert mark_overdue(
-        conv, question.conversation_id, MONDAY_10 + timedelta(days=9), RULES.calendar_for
-    ) == ([], [])
-    # Redelivery of the original message does not bring it back.
-    respond(conv, question, RULES)
+    assert mark_overdue(conv, question.conversation_id, MONDAY_10 + timedelta(days=9)) == (
+        [],
+        [],
+    )
+    # Redelivery of the original message does not bring it back, nor its text.
+    again = respond(conv, question, RULES).message
     assert conv.unanswered() == []
+    assert again.deleted and again.text == "" and again.content_hash == "deleted"
 
 
 def test_a_deletion_processed_before_its_message_still_counts() -> None:
     conv = Conversation()
     question = inbound("q", MONDAY_10)
     respond(conv, question.model_copy(update={"deleted": True, "text": ""}), RULES)
-    respond(conv, question, RULES)
+    original = respond(conv, question, RULES).message
     assert conv.unanswered() == [] and conv.deleted == []
     assert Conversation.from_json(conv.to_json()) == conv
+    # It goes out emptied, so it cannot put the text back over the emptied document.
+    assert original.deleted and original.text == "" and original.attachments == []
+    assert original.response is not None  # still tracked: an answer to it counts
+
+
+def test_a_pruned_deleted_message_stays_deleted_when_redelivered(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(responses, "MAX_ENTRIES", 2)
+    conv = Conversation()
+    question = inbound("q", MONDAY_10, author="A")
+    respond(conv, question, RULES)
+    respond(conv, reply("r", MONDAY_10 + timedelta(minutes=1)), RULES)
+    respond(conv, question.model_copy(update={"deleted": True, "text": ""}), RULES)
+    for n in range(2):
+        respond(conv, inbound(f"x{n}", MONDAY_10 + timedelta(minutes=5 + n), author="B"), RULES)
+    assert question.message_id not in conv.inbound
+    assert respond(conv, question, RULES).message.deleted
 
 
 # Overdue: the backlog timer flags unanswered messages past due once ----------------------
@@ -362,19 +394,19 @@ def test_overdue_messages_are_flagged_once_and_stay_missed_when_answered_late() 
     conv = Conversation()
     question = respond(conv, inbound("q", MONDAY_10), RULES).message  # due 12:00 local
     cid = question.conversation_id
-    assert mark_overdue(conv, cid, MONDAY_10 + timedelta(hours=1), RULES.calendar_for) == ([], [])
+    assert mark_overdue(conv, cid, MONDAY_10 + timedelta(hours=1)) == ([], [])
     late = MONDAY_10 + timedelta(hours=3)
-    flagged, updates = mark_overdue(conv, cid, late, RULES.calendar_for)
+    flagged, updates = mark_overdue(conv, cid, late)
     assert flagged == [question.message_id]
     index = _index_after([Outcome(question, updates, [])])
     response = index[question.message_id]["response"]
-    assert response["overdue"] is True and response["within_service_level"] is False
-    assert response["answered"] is False
+    assert response["overdue"] is True and response["answered"] is False
+    assert response["within_service_level"] is None  # overdue says it; see time_response
     # Not remembered yet (the caller sends first): asked again, the same answer.
-    assert mark_overdue(conv, cid, late, RULES.calendar_for)[0] == flagged
+    assert mark_overdue(conv, cid, late)[0] == flagged
     assert remember_overdue(conv, flagged) is True
     assert remember_overdue(conv, flagged) is False
-    assert mark_overdue(conv, cid, late, RULES.calendar_for) == ([], [])
+    assert mark_overdue(conv, cid, late) == ([], [])
     # A late reply answers it and keeps the miss; the flag stays in the index.
     answer = respond(conv, reply("r", MONDAY_10 + timedelta(hours=5)), RULES)
     index = _index_after([Outcome(question, updates, []), answer])
@@ -387,14 +419,27 @@ def test_a_redelivered_overdue_message_restores_its_flag() -> None:
     conv = Conversation()
     message = inbound("q", MONDAY_10)
     respond(conv, message, RULES)
-    flagged, _ = mark_overdue(
-        conv, message.conversation_id, MONDAY_10 + timedelta(days=1), RULES.calendar_for
-    )
+    flagged, _ = mark_overdue(conv, message.conversation_id, MONDAY_10 + timedelta(days=1))
     remember_overdue(conv, flagged)
     again = respond(conv, message, RULES)
-    assert again.message.response is not None
-    assert again.message.response.within_service_level is False
+    assert again.message.response is not None and not again.message.response.answered
     assert [type(u) for u in again.updates] == [OverdueUpdate]
+
+
+@pytest.mark.parametrize("flag_lands_last", [True, False])
+def test_an_overdue_flag_racing_an_answer_never_undoes_it(flag_lands_last: bool) -> None:
+    """The timer decides on a state read before the agent answers; its flag may land last."""
+    conv = Conversation()
+    question = respond(conv, inbound("q", MONDAY_10), RULES).message
+    flagged, flags = mark_overdue(conv, question.conversation_id, MONDAY_10 + timedelta(days=1))
+    assert flagged and all(isinstance(u, OverdueUpdate) for u in flags)
+    answer = respond(conv, reply("r", MONDAY_10 + timedelta(minutes=30)), RULES).updates
+    index = {question.message_id: question.model_dump(mode="json")}
+    for update in [*answer, *flags] if flag_lands_last else [*flags, *answer]:
+        _apply(index, update)
+    response = index[question.message_id]["response"]
+    assert response["answered"] is True and response["within_service_level"] is True
+    assert response["first_reply_id"] is not None and response["overdue"] is True
 
 
 def test_messages_expecting_no_reply_are_never_flagged() -> None:
@@ -402,4 +447,71 @@ def test_messages_expecting_no_reply_are_never_flagged() -> None:
     thanks = inbound("t", MONDAY_10, urgency="laag", intent="compliment")
     respond(conv, thanks, RULES)
     later = MONDAY_10 + timedelta(days=30)
-    assert mark_overdue(conv, thanks.conversation_id, later, RULES.calendar_for) == ([], [])
+    assert mark_overdue(conv, thanks.conversation_id, later) == ([], [])
+
+
+# Found in review: links that change must leave nothing stale behind -----------------------
+
+
+def test_un_answering_a_message_clears_its_old_reply_fields() -> None:
+    """B's message is answered by a reply naming A's message, until A's message arrives."""
+    conv = Conversation()
+    outcomes = [
+        respond(conv, inbound("b1", MONDAY_10 + timedelta(minutes=5), author="B"), RULES),
+        respond(conv, reply("r1", MONDAY_10 + timedelta(minutes=30), to="a1"), RULES),
+        respond(conv, inbound("a1", MONDAY_10, author="A"), RULES),
+    ]
+    b = _index_after(outcomes)[outcomes[0].message.message_id]["response"]
+    assert b["answered"] is False
+    assert b["first_reply_id"] is None and b["first_reply_at"] is None
+    assert b["wall_minutes"] is None and b["within_service_level"] is None
+
+
+def test_an_answered_message_expecting_no_reply_survives_the_wire() -> None:
+    conv = Conversation()
+    respond(conv, inbound("t", MONDAY_10, urgency="laag", intent="compliment"), RULES)
+    [update] = response_updates(respond(conv, reply("r", MONDAY_10 + timedelta(days=2)), RULES))
+    assert parse_routed(update.to_json()) == update  # None minutes and due time are required
+
+
+def test_a_reply_naming_a_pruned_message_still_answers_only_its_author(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(responses, "MAX_ENTRIES", 3)
+    conv = Conversation()
+    respond(conv, inbound("a1", MONDAY_10, author="A"), RULES)
+    respond(conv, reply("r1", MONDAY_10 + timedelta(minutes=5), to="a1"), RULES)
+    for n, who in enumerate("BCD"):
+        respond(conv, inbound(f"{who}1", MONDAY_10 + timedelta(minutes=10 + n), author=who), RULES)
+    assert len(conv.inbound) == 3  # a1 was pruned
+    out = respond(conv, reply("r2", MONDAY_10 + timedelta(minutes=30), to="a1"), RULES)
+    assert out.message.answers == []
+    assert sorted(e.author for e in conv.unanswered()) == ["B", "C", "D"]
+    assert Conversation.from_json(conv.to_json()) == conv
+
+
+def test_old_state_without_authors_is_not_one_resident() -> None:
+    conv = Conversation()
+    respond(conv, inbound("a1", MONDAY_10, author="A"), RULES)
+    respond(conv, inbound("b1", MONDAY_10 + timedelta(minutes=1), author="B"), RULES)
+    data = json.loads(conv.to_json())
+    for entry in data["inbound"].values():
+        entry["author"] = ""  # as stored before authors were kept
+    old = Conversation.from_json(json.dumps(data))
+    out = respond(old, reply("r", MONDAY_10 + timedelta(minutes=30), to="a1"), RULES)
+    assert len(out.message.answers) == 1
+    assert len(old.unanswered()) == 1
+
+
+def test_a_message_answered_again_is_observed_once() -> None:
+    """The histogram cannot take back B's first, narrowed answer: it keeps that one."""
+    conv = Conversation()
+    observed = []
+    for message in (
+        inbound("b1", MONDAY_10 + timedelta(minutes=5), author="B"),
+        reply("r1", MONDAY_10 + timedelta(minutes=30), to="a1"),
+        inbound("a1", MONDAY_10, author="A"),
+        reply("r3", MONDAY_10 + timedelta(minutes=60), to="b1"),
+    ):
+        observed += [e.author for e in respond(conv, message, RULES).newly_answered]
+    assert sorted(observed) == ["A", "B"]

@@ -37,7 +37,7 @@ def test_sent_overdue_flags_are_remembered_on_the_state_partition() -> None:
     message = inbound("q", MONDAY_10)
     respond(conv, message, RULES)
     key = message.conversation_id
-    flagged, _ = mark_overdue(conv, key, MONDAY_10 + timedelta(days=2), RULES.calendar_for)
+    flagged, _ = mark_overdue(conv, key, MONDAY_10 + timedelta(days=2))
     # Meanwhile the agent stored a newer state (a second message): it must be kept.
     respond(conv, inbound("q2", MONDAY_10 + timedelta(minutes=5)), RULES)
     table = FakeTable({key: _with_partition(conv.to_json(), 3)})
@@ -49,3 +49,13 @@ def test_sent_overdue_flags_are_remembered_on_the_state_partition() -> None:
     assert [e.overdue_marked for _, e in sorted(stored.inbound.items())].count(True) == 1
     _remember(table, key, flagged)  # already remembered: nothing written
     assert len(table.changelog) == 1
+
+
+def test_an_original_processed_after_its_deletion_is_not_dispatched() -> None:
+    conv = Conversation()
+    message = inbound("q", MONDAY_10, urgency="spoed")
+    respond(conv, message.model_copy(update={"deleted": True, "text": "", "routing": None}), RULES)
+    original = respond(conv, message, RULES).message
+    assert dispatch(original) is None and original.text == ""
+    # Redelivered after the deletion: the same.
+    assert dispatch(respond(conv, message, RULES).message) is None
