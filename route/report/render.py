@@ -48,10 +48,18 @@ def _share(value: float | None) -> str:
 
 def _group_table(title: str, groups: Sequence[GroupStats]) -> Table:
     # light borders and unbroken names, so the table fits an 80-column terminal
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
-    table.add_column("", no_wrap=True, min_width=max((len(g.name) + 2 for g in groups), default=1))
-    for column in ("msgs", "answered", "open", "overdue", "median wait", "office time", "in SL"):
-        table.add_column(column, justify="right")
+    table = Table(
+        title=title,
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        show_edge=False,
+        collapse_padding=True,
+    )
+    table.add_column("", no_wrap=True)
+    for column in ("msgs", "answered", "open", "overdue", "median\nwait", "office\ntime", "in SL"):
+        width = max(len(line) for line in column.splitlines())
+        table.add_column(column, justify="right", no_wrap=True, min_width=width)
     for g in groups:
         table.add_row(
             g.name + ("" if g.exact else " *"),

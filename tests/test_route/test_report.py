@@ -148,6 +148,8 @@ def test_terminal_report_fits_80_columns_with_whole_names_and_a_shaded_week() ->
     print_report(report, console)
     lines = console.export_text().splitlines()
     assert max(len(line) for line in lines) <= 80
+    assert not any("…" in line for line in lines if "few" not in line)  # nothing cut short
+    assert any(line.split()[-2:] == ["time", "in"] or "in SL" in line for line in lines)
     assert any(line.lstrip().startswith("afval-grondstoffen ") for line in lines)
     monday = next(line for line in lines if line.startswith("ma  "))
     saturday = next(line for line in lines if line.startswith("za  "))
