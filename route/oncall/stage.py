@@ -328,6 +328,7 @@ def register(
         topic = alerts.get_topic_name()
         now = datetime.now(UTC)
         changed: list[Incident] = []
+        live: set[str] = set()
         open_count = 0
         for conversation in list(incidents.keys()):
             incident = load(conversation)
@@ -335,6 +336,7 @@ def register(
                 continue
             open_count += incident.status == "open"
             chain = incident_chain(incident)
+            live.update(version.incident_id for version in chain)
             for version in chain:
                 if indexed.get(version.incident_id, 0) < version.version:
                     changed.append(version)
@@ -365,3 +367,19 @@ def register(
         OPEN.set(open_count)
         if changed:
             await index(changed)
+        forget_settled(live)
+
+    def forget_settled(live: set[str]) -> None:
+        """Drop bookkeeping a long-running worker no longer needs, so memory stays bounded.
+
+        Lapsed holds, index versions of incidents this worker no longer holds (indexing one
+        again, should it come back, rewrites the same document) and parsed copies of
+        conversations gone from the table.
+        """
+        moment = time.monotonic()
+        for key in [k for k, until in hold.items() if until < moment]:
+            del hold[key]
+        for incident_id in [i for i in indexed if i not in live]:
+            del indexed[incident_id]
+        for conversation in [c for c in parsed if c not in incidents]:
+            del parsed[conversation]
