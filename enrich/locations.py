@@ -6,7 +6,8 @@ be followed by a house number ("Kerkstraat 14"). Matching is case-insensitive on
 A PhraseMatcher on LOWER finds the names (a hash lookup per token, where the EntityRuler's token
 Matcher tried every pattern at every token and was the slowest part of enrich); a street takes a
 following number along; overlaps are resolved as the EntityRuler did: longest span first, then
-the earliest.
+the earliest. Residents write crossings as "Kerkstraat/Stationsplein", which the tokenizer keeps
+as one token, so the parts of a slash-joined token are looked up as one-word names too.
 """
 
 from __future__ import annotations
@@ -41,6 +42,12 @@ class LocationFinder:
             if names:
                 self._matcher.add(label, [self.nlp.make_doc(name) for name in names])
         self._street = self.nlp.vocab.strings["STREET"]
+        self._one_word = {
+            str(name).lower(): label
+            for key, label in KINDS.items()
+            for name in data.get(key) or []
+            if len(self.nlp.make_doc(str(name))) == 1
+        }
 
     def find_doc(self, doc: Doc) -> list[Location]:
         """Locations in order of appearance, with character offsets into the doc's text."""
@@ -50,10 +57,29 @@ class LocationFinder:
             if key == self._street and end < len(doc) and doc[end].like_num:
                 spans.append(Span(doc, start, end + 1, label=key))
             spans.append(Span(doc, start, end, label=key))
-        return [
+        found = [
             Location(text=s.text, label=s.label_, start=s.start_char, end=s.end_char)
             for s in sorted(filter_spans(spans), key=lambda span: span.start)
         ]
+        if "/" in doc.text:
+            found = sorted(found + self._slash_joined(doc), key=lambda loc: loc.start or 0)
+        return found
+
+    def _slash_joined(self, doc: Doc) -> list[Location]:
+        """One-word names inside tokens like "Kerkstraat/Stationsplein"."""
+        found = []
+        for token in doc:
+            if "/" not in token.text:
+                continue
+            offset = token.idx
+            for part in token.text.split("/"):
+                label = self._one_word.get(part.lower())
+                if label is not None:
+                    found.append(
+                        Location(text=part, label=label, start=offset, end=offset + len(part))
+                    )
+                offset += len(part) + 1
+        return found
 
     def find_many(self, texts: list[str]) -> list[list[Location]]:
         return [self.find_doc(self.nlp.make_doc(text)) for text in texts]

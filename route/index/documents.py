@@ -69,6 +69,8 @@ def tombstone_action(
     A deletion can arrive months after the message, and indices are chosen by the month a
     message was received; writing the deletion to its own month would leave the text behind.
     Arrival time, channel, routing and classification stay: they are counted, not personal.
+    What the classifier quoted from the text goes with it: the places it found (an address
+    is personal data) and the phrases that made it urgent.
 
     :param kept: conversation tracking pending with the deletion (:func:`kept_by_deletion`):
         the deletion replaced its pending write, so it goes along.
@@ -81,6 +83,7 @@ def tombstone_action(
             **(kept or {}),
             "text": "",
             "attachments": [],
+            "enrichment": {"locations": [], "urgency_reasons": []},
             "deleted": True,
             "content_hash": message.content_hash,
             "indexed_at": indexed_at.isoformat(),

@@ -19,3 +19,15 @@ def test_messages_without_places_and_batches_keep_order() -> None:
     )
     assert [len(r) for r in results] == [0, 1, 0]
     assert results[1][0].text == "Stationsplein"
+
+
+def test_a_crossing_written_with_a_slash_gives_both_streets() -> None:
+    text = "Glasbak op de hoek Kerkstraat/stationsplein vol, en bij Kerkstraat 14 ook"
+    found = FINDER.find(text)
+    assert [(loc.text, loc.label) for loc in found] == [
+        ("Kerkstraat", "STREET"),
+        ("stationsplein", "STREET"),
+        ("Kerkstraat 14", "STREET"),
+    ]
+    assert all(text[loc.start : loc.end] == loc.text for loc in found)
+    assert FINDER.find("ja/nee, en/of") == []  # only gazetteer names count

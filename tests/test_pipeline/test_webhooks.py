@@ -116,6 +116,13 @@ def test_signed_deliveries_are_indexed_once_even_when_retried(
     assert set(docs) == expected  # every message once; retries and the forged one added nothing
     [removed_id] = [i for i, d in docs.items() if d["deleted"]]
     assert first_pass[removed_id]["text"] and not first_pass[removed_id]["deleted"]
+    # "Kerkstraat/Stationsplein": places quoted from the text leave the index with it
+    assert [loc["text"] for loc in first_pass[removed_id]["enrichment"]["locations"]] == [
+        "Kerkstraat",
+        "Stationsplein",
+    ]
+    assert docs[removed_id]["enrichment"]["locations"] == []
+    assert docs[removed_id]["enrichment"]["topic"] == first_pass[removed_id]["enrichment"]["topic"]
     assert (
         docs[removed_id]["text"] == ""
         and docs[removed_id]["received_at"] == first_pass[removed_id]["received_at"]

@@ -83,6 +83,7 @@ def test_tombstone_empties_the_message_in_the_index_that_holds_it() -> None:
     assert action["_op_type"] == "update" and action["_index"] == "lp-messages-2026.11"
     assert action["_id"] == removal.message_id
     assert action["doc"]["text"] == "" and action["doc"]["deleted"] is True
+    assert action["doc"]["enrichment"] == {"locations": [], "urgency_reasons": []}
     assert "received_at" not in action["doc"]  # when it arrived stays as it was
 
 
