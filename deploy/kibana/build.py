@@ -54,36 +54,32 @@ def saved_object(
     }
 
 
-def alerts_data_view() -> dict[str, Any]:
-    """On-call incidents, one document each (route/oncall/index.py), by when they were raised."""
+def index_pattern(
+    object_id: str, title: str, name: str, time_field: str, decimals: list[str]
+) -> dict[str, Any]:
+    """A data view; ``decimals`` are number fields shown with one decimal."""
+    number = {"id": "number", "params": {"pattern": "0,0.0"}}
     attributes = {
-        "title": "luisterpost-alerts*",
-        "name": "Luisterpost on-call alerts",
-        "timeFieldName": "raised_at",
+        "title": title,
+        "name": name,
+        "timeFieldName": time_field,
         "fields": "[]",
-        "fieldFormatMap": json.dumps(
-            {"minutes_to_ack": {"id": "number", "params": {"pattern": "0,0.0"}}}
-        ),
+        "fieldFormatMap": json.dumps({field: number for field in decimals}),
         "allowNoIndex": True,
     }
-    return saved_object("index-pattern", ALERTS_VIEW, attributes, [])
+    return saved_object("index-pattern", object_id, attributes, [])
+
+
+def alerts_data_view() -> dict[str, Any]:
+    """On-call incidents, one document each (route/oncall/index.py), by when they were raised."""
+    title, name = "luisterpost-alerts*", "Luisterpost on-call alerts"
+    return index_pattern(ALERTS_VIEW, title, name, "raised_at", ["minutes_to_ack"])
 
 
 def data_view() -> dict[str, Any]:
-    attributes = {
-        "title": "luisterpost-messages*",
-        "name": "Luisterpost messages",
-        "timeFieldName": "received_at",
-        "fields": "[]",
-        "fieldFormatMap": json.dumps(
-            {
-                "response.wall_minutes": {"id": "number", "params": {"pattern": "0,0.0"}},
-                "response.business_minutes": {"id": "number", "params": {"pattern": "0,0.0"}},
-            }
-        ),
-        "allowNoIndex": True,
-    }
-    return saved_object("index-pattern", DATA_VIEW, attributes, [])
+    title, name = "luisterpost-messages*", "Luisterpost messages"
+    minutes = ["response.wall_minutes", "response.business_minutes"]
+    return index_pattern(DATA_VIEW, title, name, "received_at", minutes)
 
 
 # Lens columns ----------------------------------------------------------------------------
