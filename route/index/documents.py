@@ -14,6 +14,7 @@ from route.responses import OverdueUpdate
 
 __all__ = [
     "BulkOutcome",
+    "Routed",
     "index_action",
     "kept_by_deletion",
     "merge_actions",

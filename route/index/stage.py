@@ -18,9 +18,10 @@ from prometheus_client import Counter, Histogram
 from pydantic import ValidationError
 
 from ingest.deadletter import dead_letter_for
-from ingest.events import Message, ResponseUpdate
+from ingest.events import Message
 from ingest.metrics import DEAD_LETTERS, STAGE_ERRORS, STAGE_MESSAGES, STAGE_SECONDS
 from route.index.documents import (
+    Routed,
     index_action,
     kept_by_deletion,
     merge_actions,
@@ -30,7 +31,6 @@ from route.index.documents import (
     update_action,
 )
 from route.index.names import IndexNames
-from route.responses import OverdueUpdate
 
 __all__ = ["is_retrying", "register"]
 
@@ -105,9 +105,7 @@ def register(
         global _retrying
         async for events in stream.take_events(batch_size, within=batch_seconds):
             started = time.perf_counter()
-            pending: dict[
-                str, tuple[Any, dict[str, Any], Message | ResponseUpdate | OverdueUpdate]
-            ] = {}
+            pending: dict[str, tuple[Any, dict[str, Any], Routed]] = {}
             for event in events:
                 try:
                     record = parse_routed(event.value)
