@@ -366,6 +366,3 @@ class UrgencyRules:
 
     def check(self, text: str) -> UrgencyCheck:
         return self.check_doc(self.nlp.make_doc(text))
-
-    def check_many(self, texts: list[str]) -> list[UrgencyCheck]:
-        return [self.check_doc(self.nlp.make_doc(text)) for text in texts]
