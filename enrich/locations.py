@@ -49,8 +49,11 @@ class LocationFinder:
             if len(self.nlp.make_doc(str(name))) == 1
         }
 
-    def find_doc(self, doc: Doc) -> list[Location]:
-        """Locations in order of appearance, with character offsets into the doc's text."""
+    def find_doc(self, doc: Doc, text: str | None = None) -> list[Location]:
+        """Locations in order of appearance, with character offsets into the doc's text.
+
+        :param text: the doc's text when the caller has it (``doc.text`` is rebuilt per call).
+        """
         spans = []
         for key, start, end in self._matcher(doc):
             # the house number (and a letter: 14a) belongs to the place
@@ -61,7 +64,7 @@ class LocationFinder:
             Location(text=s.text, label=s.label_, start=s.start_char, end=s.end_char)
             for s in sorted(filter_spans(spans), key=lambda span: span.start)
         ]
-        if "/" in doc.text:
+        if "/" in (doc.text if text is None else text):
             found = sorted(found + self._slash_joined(doc), key=lambda loc: loc.start or 0)
         return found
 

@@ -145,7 +145,7 @@ class Enricher:
             urgency_score=urgency_score,
             intent_score=scores["intent"][best["intent"]],
             scores=scores,
-            locations=self.locations.find_doc(doc),
+            locations=self.locations.find_doc(doc, text),
             lang=detect_language(doc.text if text is None else text),
             classifier=self.name,
             urgency_reasons=reasons,

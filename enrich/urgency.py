@@ -273,7 +273,10 @@ class UrgencyRules:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         self.nlp = spacy.blank("nl", vocab=vocab if vocab is not None else True)
         self._sentencizer = self.nlp.add_pipe("sentencizer")
-        self._danger = self._compile(data["categories"])
+        # danger phrases in one PhraseMatcher; the patterns go through the prefilter below
+        self._danger_phrases = self._compile(
+            {name: {"phrases": spec.get("phrases")} for name, spec in data["categories"].items()}
+        )[1]
         patterns = [
             (category, pattern)
             for category, spec in data["categories"].items()
@@ -338,7 +341,7 @@ class UrgencyRules:
     def _danger_matches(self, doc: Doc) -> list[tuple[str, int, int]]:
         """Danger matches in reading order; equal to running the category Matcher on the doc."""
         possible = self._prefilter(doc)
-        phrases = self._danger[1]
+        phrases = self._danger_phrases
         found = phrases(doc) if len(phrases) else []
         if not possible and not found:
             return []

@@ -86,7 +86,7 @@ def test_prefiltered_matching_equals_the_full_matcher() -> None:
     for text in texts:
         doc = RULES.nlp(text)  # sentencizer included, as the full Matcher needs
         expected = {(doc.vocab.strings[k], s, e) for k, s, e in full(doc)}
-        expected |= {(doc.vocab.strings[k], s, e) for k, s, e in RULES._danger[1](doc)}
+        expected |= {(doc.vocab.strings[k], s, e) for k, s, e in RULES._danger_phrases(doc)}
         assert set(RULES._danger_matches(RULES.nlp.make_doc(text))) == expected, text
         flagged += bool(expected)
     assert flagged >= 25  # the sample really exercises the Matcher
