@@ -266,11 +266,15 @@ def expire(incident: Incident, at: datetime) -> Incident:
         status="expired",
         expired_at=at,
         escalate_at=None,
-        deliveries=[
-            d.model_copy(update={"state": "cancelled"}) if d.state == "pending" else d
-            for d in incident.deliveries
-        ],
+        deliveries=_cancel_pending(incident.deliveries),
     )
+
+
+def _cancel_pending(deliveries: list[Delivery]) -> list[Delivery]:
+    return [
+        d.model_copy(update={"state": "cancelled"}) if d.state == "pending" else d
+        for d in deliveries
+    ]
 
 
 def _notices(kind: str, level: int, receivers: list[str], at: datetime) -> list[Delivery]:
@@ -299,10 +303,7 @@ def apply_event(
         # Every receiver a notice may have reached: a timeout recorded as failed can still have
         # been accepted, and a resolve for an alert the receiver never got is harmless.
         reached = sorted({d.receiver for d in incident.deliveries})
-        deliveries = [
-            d.model_copy(update={"state": "cancelled"}) if d.state == "pending" else d
-            for d in incident.deliveries
-        ]
+        deliveries = _cancel_pending(incident.deliveries)
         deliveries += _notices("ack", incident.level, reached, event.at)
         return incident.bumped(
             status="acknowledged",
