@@ -78,12 +78,12 @@ def _iso(moment: datetime) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
-def _labels(incident: Incident, level: int, severity: str | None = None) -> dict[str, str]:
+def _labels(incident: Incident, level: int, severity: str) -> dict[str, str]:
     return {
         "alertname": ALERTNAME,
         "incident": incident.incident_id,
         "team": incident.team,
-        "severity": severity or incident.severity,
+        "severity": severity,
         "responder": incident.responders[min(level, len(incident.responders) - 1)],
         "escalation_level": str(level),
         "department": incident.department,
