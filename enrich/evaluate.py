@@ -22,13 +22,14 @@ from typing import Any
 import spacy
 from rich.console import Console
 from rich.table import Table
+from spacy.tokens import Doc
 
 import enrich.architecture  # noqa: F401  (registers luisterpost.TextCatCharBOW.v1)
 from enrich.axes import AXES, best_per_axis
 from enrich.metrics import AxisReport, evaluate_axis, recall_of_any
 from enrich.pipeline import DEFAULT_MODEL, Enricher
 
-__all__ = ["evaluate", "evaluate_enricher", "main", "targets"]
+__all__ = ["evaluate", "evaluate_docs", "evaluate_enricher", "main", "targets"]
 
 HERE = Path(__file__).parent
 REPORTS = HERE.parent / "reports"
@@ -41,8 +42,13 @@ DATASETS = {
 def evaluate(model: Path, rows: list[dict[str, str]]) -> dict[str, AxisReport]:
     """The bare trained pipeline (no safety layer): best label per axis against the gold."""
     nlp = spacy.load(model)
+    return evaluate_docs(list(nlp.pipe((row["text"] for row in rows), batch_size=256)), rows)
+
+
+def evaluate_docs(docs: list[Doc], rows: list[dict[str, str]]) -> dict[str, AxisReport]:
+    """Reports per axis for docs the pipeline already categorised, one per row, in order."""
     predicted: dict[str, list[str]] = {axis: [] for axis in AXES}
-    for doc in nlp.pipe((row["text"] for row in rows), batch_size=256):
+    for doc in docs:
         for axis, (label, _) in best_per_axis(doc.cats).items():
             predicted[axis].append(label)
     return {

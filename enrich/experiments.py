@@ -21,8 +21,8 @@ import spacy
 from spacy.util import load_config
 
 import enrich.architecture  # noqa: F401  (registers luisterpost.TextCatCharBOW.v1)
-from enrich.axes import AXES, best_per_axis
-from enrich.metrics import evaluate_axis
+from enrich.axes import AXES
+from enrich.evaluate import evaluate_docs
 from enrich.train import CONFIG, CORPUS, SAMPLES, _rows, train
 
 REPORTS = Path(__file__).parent.parent / "reports"
@@ -191,13 +191,7 @@ def run(name: str) -> dict[str, Any]:
         started = time.perf_counter()
         docs = list(nlp.pipe(texts, batch_size=256))
         speed = len(texts) / (time.perf_counter() - started)
-        predicted = {
-            axis: [best_per_axis(d.cats)[axis][0] for d in docs[: len(dev)]] for axis in AXES
-        }
-        reports = {
-            axis: evaluate_axis([r[axis] for r in dev], predicted[axis], labels)
-            for axis, labels in AXES.items()
-        }
+        reports = evaluate_docs(docs[: len(dev)], dev)
         result = {
             "variant": name,
             "dev_topic_f1": round(reports["topic"].macro_f1, 3),
