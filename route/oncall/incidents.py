@@ -39,6 +39,7 @@ __all__ = [
     "incident_chain",
     "incident_id_for",
     "incident_record",
+    "notices",
     "replace_incident",
     "retire",
     "retry_delay",
@@ -277,7 +278,8 @@ def _cancel_pending(deliveries: list[Delivery]) -> list[Delivery]:
     ]
 
 
-def _notices(kind: str, level: int, receivers: list[str], at: datetime) -> list[Delivery]:
+def notices(kind: str, level: int, receivers: list[str], at: datetime) -> list[Delivery]:
+    """One pending notice of ``kind`` to each of ``receivers``, due at ``at``."""
     return [Delivery(receiver=r, kind=kind, level=level, next_attempt_at=at) for r in receivers]
 
 
@@ -304,7 +306,7 @@ def apply_event(
         # been accepted, and a resolve for an alert the receiver never got is harmless.
         reached = sorted({d.receiver for d in incident.deliveries})
         deliveries = _cancel_pending(incident.deliveries)
-        deliveries += _notices("ack", incident.level, reached, event.at)
+        deliveries += notices("ack", incident.level, reached, event.at)
         return incident.bumped(
             status="acknowledged",
             acknowledged_at=event.at,
@@ -329,7 +331,7 @@ def apply_event(
             escalate_at=None if last else event.at + escalate_after,
             deliveries=[
                 *incident.deliveries,
-                *_notices(f"escalate-{level}", level, receivers, event.at),
+                *notices(f"escalate-{level}", level, receivers, event.at),
             ],
         ), "escalated"
     if event.kind in ("delivered", "failed"):
@@ -380,7 +382,7 @@ def _late_delivery(incident: Incident, i: int, event: AlertEvent) -> tuple[Incid
     deliveries[i] = d.model_copy(update={"state": "delivered", "delivered_at": event.at})
     kind = f"ack-{d.kind}"
     if not any(x.receiver == d.receiver and x.kind == kind for x in deliveries):
-        deliveries += _notices(kind, incident.level, [d.receiver], event.at)
+        deliveries += notices(kind, incident.level, [d.receiver], event.at)
     return incident.bumped(deliveries=deliveries), "delivered-late"
 
 

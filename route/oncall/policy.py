@@ -16,11 +16,11 @@ from ingest.localtime import AMSTERDAM
 from route.office_hours import OfficeHours
 from route.oncall.config import OncallConfig
 from route.oncall.incidents import (
-    Delivery,
     Incident,
     expire,
     expires_at,
     incident_id_for,
+    notices,
     retire,
 )
 from route.oncall.roster import on_call
@@ -122,9 +122,7 @@ def on_message(
         location=_location(message),
         link=config.policy.conversation_url.format(conversation_id=message.conversation_id),
         escalate_at=None if stale or len(roster.chain) < 2 else now + escalate_after,
-        deliveries=[]
-        if stale
-        else [Delivery(receiver=r, kind="raise", level=0, next_attempt_at=now) for r in receivers],
+        deliveries=[] if stale else notices("raise", 0, receivers, now),
         superseded=retire(current) if current else None,
     )
     return incident, "stale" if stale else "raised"
@@ -142,16 +140,13 @@ def _upgraded(
     deadline = incident.escalate_at
     if deadline is not None:
         deadline = min(deadline, now + config.escalation.after("critical"))
-    notices = [
-        Delivery(receiver=r, kind="upgrade", level=incident.level, next_attempt_at=now)
-        for r in receivers
-    ]
+    upgrade = notices("upgrade", incident.level, receivers, now)
     return incident.model_copy(
         update={
             "severity": "critical",
             "upgraded_at": now,
             "escalate_at": deadline,
-            "deliveries": [*incident.deliveries, *notices],
+            "deliveries": [*incident.deliveries, *upgrade],
         }
     )
 
