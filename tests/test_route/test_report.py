@@ -1,11 +1,16 @@
 """The gap report's pure parts: exact medians from value counts, and the HTML page."""
 
+import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from elasticsearch import Elasticsearch
 from rich.console import Console
 
+from luisterpost.services import LocalServices
+from route.index.elasticsearch import ensure_templates
+from route.index.names import IndexNames
 from route.report import gaps
 from route.report.gaps import Filters, GapReport, GroupStats, build_query, median_of_counts
 from route.report.render import print_report, render_html
@@ -74,32 +79,6 @@ def test_html_page_draws_heatmaps_bars_and_escapes_names() -> None:
     assert "department stadswerken" in page
 
 
-def _field(doc: dict[str, Any], name: str) -> Any:
-    for part in name.split("."):
-        doc = doc.get(part) if isinstance(doc, dict) else None  # type: ignore[assignment]
-    return doc
-
-
-def matches(query: dict[str, Any], doc: dict[str, Any]) -> bool:
-    """Enough of Elasticsearch's query semantics for the report's filters."""
-    [(kind, body)] = query.items()
-    if kind == "bool":
-        return all(matches(q, doc) for q in body.get("filter", [])) and not any(
-            matches(q, doc) for q in body.get("must_not", [])
-        )
-    [(name, value)] = body.items()
-    found = _field(doc, name)
-    if kind == "term":
-        return bool(found == value)
-    if kind == "exists":
-        return _field(doc, value) is not None
-    if kind == "range":
-        return found is not None and all(
-            {"lt": found < v, "gte": found >= v}[op] for op, v in value.items()
-        )
-    raise AssertionError(kind)
-
-
 NOW = datetime(2026, 11, 25, 12, tzinfo=UTC)
 
 
@@ -107,26 +86,41 @@ def doc(answered: bool, due: str | None, deleted: bool = False) -> dict[str, Any
     return {"deleted": deleted, "response": {"answered": answered, "due_at": due}}
 
 
-@pytest.mark.parametrize(
-    ("document", "expected", "waiting", "overdue"),
-    [
-        (doc(False, "2026-11-24T10:00:00+00:00"), True, True, True),
-        (doc(False, "2026-11-26T10:00:00+00:00"), True, True, False),
-        (doc(True, "2026-11-24T10:00:00+00:00"), True, False, False),
-        (doc(False, None), False, False, False),  # expects no reply
-        # Deleted before any reply: out of the backlog and never a miss.
-        (doc(False, "2026-11-24T10:00:00+00:00", deleted=True), False, False, False),
-        # Deleted after the reply: still counts as answered.
-        (doc(True, "2026-11-24T10:00:00+00:00", deleted=True), True, False, False),
-    ],
-)
+CASES = [
+    # (document, expects a reply, in the backlog, overdue)
+    (doc(False, "2026-11-24T10:00:00+00:00"), True, True, True),
+    (doc(False, "2026-11-26T10:00:00+00:00"), True, True, False),
+    (doc(True, "2026-11-24T10:00:00+00:00"), True, False, False),
+    (doc(False, None), False, False, False),  # expects no reply
+    # Deleted before any reply: out of the backlog and never a miss.
+    (doc(False, "2026-11-24T10:00:00+00:00", deleted=True), False, False, False),
+    # Deleted after the reply: still counts as answered.
+    (doc(True, "2026-11-24T10:00:00+00:00", deleted=True), True, False, False),
+]
+
+
+@pytest.mark.integration
 def test_backlog_and_misses_leave_out_deleted_and_no_reply_messages(
-    document: dict[str, Any], expected: bool, waiting: bool, overdue: bool
+    services: LocalServices,
 ) -> None:
+    """The report's filters, run by the real search server on documents under our mapping."""
+    names = IndexNames(f"t{uuid.uuid4().hex[:8]}")
+    es = Elasticsearch(services.elasticsearch_url)
+    ensure_templates(es, names)
+    index = names.messages_index(NOW)
+    for i, (document, *_) in enumerate(CASES):
+        es.index(index=index, id=str(i), document=document)
+    es.indices.refresh(index=index)
+
+    def found(query: dict[str, Any]) -> set[str]:
+        hits = es.search(index=index, query=query, size=len(CASES))["hits"]["hits"]
+        return {hit["_id"] for hit in hits}
+
     aggs = gaps._response_aggs(NOW)
-    assert matches(aggs["expected"]["filter"], document) is expected
-    assert matches(gaps._waiting(), document) is waiting
-    assert matches(aggs["overdue"]["filter"], document) is overdue
+    for column, query in enumerate(
+        (aggs["expected"]["filter"], gaps._waiting(), aggs["overdue"]["filter"]), start=1
+    ):
+        assert found(query) == {str(i) for i, case in enumerate(CASES) if case[column]}
 
 
 def test_terminal_report_fits_80_columns_with_whole_names_and_a_shaded_week() -> None:
