@@ -166,21 +166,20 @@ def register(
                 await dead_letter(reason, exc, event)
                 continue
             current = load(message.conversation_id)
+            now = datetime.now(UTC)
             incident, outcome = on_message(
                 current,
                 message,
                 config,
                 calendar,
-                now=datetime.now(UTC),
+                now=now,
                 partition=event.message.partition,
                 receivers=names,
             )
             if incident is None or outcome in ("duplicate", "not-an-alert"):
                 continue
-            now = datetime.now(UTC)
             old = incident.superseded
-            replaced = outcome in ("raised", "stale") and current is not None
-            if replaced and current is not None and current.status == "open" and old is not None:
+            if outcome in ("raised", "stale") and current and current.status == "open" and old:
                 await publish(old, "expired", now)  # a late message replaced it
                 EXPIRED.labels(old.team).inc()
             if outcome in ("raised", "upgraded"):
