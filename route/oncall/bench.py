@@ -34,6 +34,7 @@ from rich.table import Table
 from ingest.raw import RawRecord
 from luisterpost.readiness import wait_until_fetching
 from luisterpost.services import LocalServices
+from luisterpost.settings import Settings
 from luisterpost.topics import TopicNames
 
 __all__ = ["due", "main", "next_due", "percentiles"]
@@ -158,7 +159,8 @@ def main() -> None:
         [sys.executable, "-m", "luisterpost", "worker", "--metrics-port", str(metrics_port)],
         env=env, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
-    names = TopicNames(os.environ.get("LUISTERPOST_TOPIC_PREFIX", "luisterpost"), ())
+    settings = Settings()  # what the worker reads from the same environment
+    names = TopicNames(settings.topic_prefix, ())
     urgent_rate = 1 / args.urgent_every if args.urgent_every > 0 else 0.0
     sent: dict[str, float] = {}
     on_topic: dict[str, float] = {}
@@ -237,7 +239,7 @@ def main() -> None:
         "p50_ratio_to_baseline": round(stats["p50"] / baseline["p50"], 2)
         if stats and baseline and baseline["p50"] > 0
         else None,
-        "alert_tick_seconds": float(os.environ.get("LUISTERPOST_ALERT_TICK_SECONDS", "1.0")),
+        "alert_tick_seconds": settings.alert_tick_seconds,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")
