@@ -8,7 +8,7 @@ from elasticsearch import ApiError, AsyncElasticsearch, Elasticsearch, Transport
 
 from route.index.names import IndexNames, messages_template
 
-__all__ = ["IndexSetupError", "async_client", "ensure_templates", "sync_client"]
+__all__ = ["IndexSetupError", "async_client", "ensure_templates", "put_template", "sync_client"]
 
 
 class IndexSetupError(RuntimeError):
@@ -31,19 +31,26 @@ def ensure_templates(es: Elasticsearch, names: IndexNames) -> None:
     """Install (or update) the index template; indices are created from it on first write.
 
     The read alias comes with the template, so every dated index joins it automatically.
-    Indices that already exist get the template's new fields too (mappings only grow), so an
-    upgrade does not leave older months refusing the documents' new fields.
     """
-    template = messages_template(names)
+    put_template(es, names.messages_template, messages_template(names), names.messages_pattern)
+
+
+def put_template(es: Elasticsearch, name: str, body: dict[str, Any], pattern: str) -> None:
+    """Install an index template, and give the indices it already made its new fields.
+
+    Mappings only grow and are strict, so an upgrade must not leave older indices refusing
+    the documents' new fields.
+    """
     try:
-        es.indices.put_index_template(name=names.messages_template, **template)
+        es.indices.put_index_template(name=name, **body)
     except (ApiError, TransportError) as exc:
-        raise IndexSetupError(f"cannot install the index template: {exc}") from None
+        raise IndexSetupError(f"cannot install the index template {name}: {exc}") from None
     try:
-        existing = list(es.indices.get(index=names.messages_pattern, allow_no_indices=True))
+        existing = list(es.indices.get(index=pattern, allow_no_indices=True))
         if existing:
-            mappings = template["template"]["mappings"]
-            es.indices.put_mapping(index=",".join(existing), properties=mappings["properties"])
+            es.indices.put_mapping(
+                index=",".join(existing), properties=body["template"]["mappings"]["properties"]
+            )
     except (ApiError, TransportError) as exc:
         raise IndexSetupError(
             f"cannot add the template's fields to the existing indices: {exc}"

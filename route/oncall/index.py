@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from elasticsearch import ApiError, Elasticsearch, TransportError
+from elasticsearch import Elasticsearch
 
 from ingest.localtime import AMSTERDAM, to_utc
 from route.oncall.incidents import Incident
@@ -45,19 +45,9 @@ class AlertIndexNames:
 
 
 def ensure_alerts_template(es: Elasticsearch, names: AlertIndexNames) -> None:
-    from route.index.elasticsearch import IndexSetupError
+    from route.index.elasticsearch import put_template
 
-    body = names.template_body()
-    try:
-        es.indices.put_index_template(name=names.template, **body)
-        # Fields added since an index was created (strict mapping) go into the existing ones too.
-        es.indices.put_mapping(
-            index=f"{names.alias}-*",
-            properties=body["template"]["mappings"]["properties"],
-            allow_no_indices=True,
-        )
-    except (ApiError, TransportError) as exc:
-        raise IndexSetupError(f"cannot install the alerts index template: {exc}") from None
+    put_template(es, names.template, names.template_body(), f"{names.alias}-*")
 
 
 def alert_document(incident: Incident, indexed_at: datetime) -> dict[str, Any]:
