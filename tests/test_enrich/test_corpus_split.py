@@ -41,3 +41,41 @@ def test_split_is_reproducible(tmp_path: Path) -> None:
     before = {name: (CORPUS / f"{name}.jsonl").read_bytes() for name in ("train", "dev", "test")}
     runpy.run_path(str(CORPUS / "split.py"), run_name="__main__")
     assert {name: (CORPUS / f"{name}.jsonl").read_bytes() for name in before} == before
+
+
+def _write(path: Path, rows: list[dict[str, str]]) -> None:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+
+
+def _row(text: str, topic: str = "afval") -> dict[str, str]:
+    return {"text": text, "topic": topic, "urgency": "normaal", "intent": "melding"}
+
+
+def test_split_is_append_only_and_never_grows_the_test_split(tmp_path: Path) -> None:
+    split = runpy.run_path(str(CORPUS / "split.py"))
+    (tmp_path / "source").mkdir()
+    old = [_row(f"oude melding {n}") for n in range(3)]
+    _write(tmp_path / "train.jsonl", [old[0]])
+    _write(tmp_path / "dev.jsonl", [old[1]])
+    _write(tmp_path / "test.jsonl", [old[2]])
+    new = [_row(f"nieuwe melding nummer {n}") for n in range(200)]
+    relabelled = {**old[2], "topic": "overig"}
+    _write(tmp_path / "source" / "corpus-1.jsonl", [old[0], old[1], relabelled])
+    # corpus-10 sorts before corpus-2 as text; numeric order must still hold.
+    _write(tmp_path / "source" / "corpus-10.jsonl", [*new, _row("OUDE  melding 0")])
+    _write(tmp_path / "source" / "corpus-2.jsonl", [])
+    split["main"](tmp_path)
+    after = {name: load_from(tmp_path / f"{name}.jsonl") for name in ("train", "dev", "test")}
+    assert after["test"] == [relabelled]  # frozen, and the corrected label came from source
+    assert after["train"][0] == old[0] and after["dev"][0] == old[1]
+    new_dev = len(after["dev"]) - 1
+    assert len(after["train"]) - 1 + new_dev == len(new)  # the case-variant duplicate is dropped
+    assert 10 <= new_dev <= 50  # about 15% of 200 by text hash
+    assert split["split_for_new"]("nieuwe melding nummer 7") in {"train", "dev"}
+    before = {name: (tmp_path / f"{name}.jsonl").read_bytes() for name in after}
+    split["main"](tmp_path)
+    assert {name: (tmp_path / f"{name}.jsonl").read_bytes() for name in after} == before
+
+
+def load_from(path: Path) -> list[dict[str, str]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
