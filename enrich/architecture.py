@@ -24,7 +24,7 @@ from spacy.strings import hash_string  # type: ignore[attr-defined]
 from spacy.tokens import Doc
 from spacy.training import Example
 from spacy.util import registry
-from thinc.api import Logistic, Model, SparseLinear_v2, chain, resizable
+from thinc.api import Linear, Logistic, Model, Relu, SparseLinear_v2, add, chain, resizable
 from thinc.layers.resizable import resize_linear_weighted
 from thinc.types import Floats2d
 
@@ -36,10 +36,16 @@ __all__ = ["build_char_bow", "extract_features", "score_axes", "softmax_per_grou
 NEG_VALUE = -5000
 
 
-def extract_features(ngram_size: int, char_min: int, char_max: int) -> Model[list[Doc], Any]:
-    """Hashed feature keys with counts per doc, the input SparseLinear expects."""
+def extract_features(
+    ngram_size: int, char_min: int, char_max: int, mean: bool = False
+) -> Model[list[Doc], Any]:
+    """Hashed feature keys with counts per doc, the input SparseLinear expects.
+
+    With ``mean`` every key of a doc weighs 1/(number of keys), so SparseLinear averages
+    instead of summing (a fastText-style embedding bag that long texts do not saturate).
+    """
     model: Model[list[Doc], Any] = Model("extract_char_bow", _forward)
-    model.attrs.update(ngram_size=ngram_size, char_min=char_min, char_max=char_max)
+    model.attrs.update(ngram_size=ngram_size, char_min=char_min, char_max=char_max, mean=mean)
     model.attrs["cache"] = _Cache()
     return model
 
@@ -89,7 +95,10 @@ def _forward(model: Model[list[Doc], Any], docs: list[Doc], is_train: bool) -> t
                 parts.append(chars)
         lengths.append(sum(len(part) for part in parts[n:]))
     keys = np.concatenate(parts) if parts else np.zeros((0,), dtype="uint64")
-    values = ops.xp.ones((len(keys),), dtype="f")
+    if attrs.get("mean"):
+        values = np.repeat(1.0 / np.maximum(lengths, 1), lengths).astype("f")
+    else:
+        values = ops.xp.ones((len(keys),), dtype="f")
 
     def backprop(dY: Any) -> list[Doc]:
         return []
@@ -159,6 +168,76 @@ def build_char_bow(
     model.attrs["multi_label"] = True
     model.attrs["resize_output"] = partial(resize_and_set_ref, resizable_layer=resizable_layer)
     return model
+
+
+@registry.architectures("luisterpost.TextCatCharEmbed.v1")
+def build_char_embed(
+    width: int = 64,
+    hidden: int = 0,
+    ngram_size: int = 1,
+    char_min: int = 3,
+    char_max: int = 5,
+    length: int = 262144,
+    nO: int | None = None,
+    groups: list[int] | None = None,
+) -> Model[list[Doc], Floats2d]:
+    """fastText-style: the mean of hashed embeddings of the same features, then a linear layer.
+
+    The low-rank bottleneck shares what the axes learn about a word and lets rare character
+    n-grams borrow from common ones, which the per-label sparse weights of the BOW cannot.
+    ``hidden`` adds a ReLU layer between the mean and the outputs.
+    """
+    length = 2 ** (length - 1).bit_length()
+    layers: list[Model[Any, Any]] = [
+        extract_features(ngram_size, char_min, char_max, mean=True),
+        SparseLinear_v2(nO=width, length=length),
+    ]
+    if hidden:
+        layers.append(Relu(nO=hidden))
+    output = Linear(nO=nO)
+    layers += [output, softmax_per_group(groups) if groups else Logistic()]
+    model: Model[list[Doc], Floats2d] = chain(*layers)
+    model.set_ref("output_layer", output)
+    model.attrs["multi_label"] = True
+    return model
+
+
+@registry.architectures("luisterpost.TextCatCharBOWEmbed.v1")
+def build_char_bow_embed(
+    width: int = 64,
+    ngram_size: int = 1,
+    char_min: int = 3,
+    char_max: int = 5,
+    length: int = 65536,
+    embed_length: int = 262144,
+    nO: int | None = None,
+) -> Model[list[Doc], Floats2d]:
+    """The BOW and the embedding bag side by side, over one feature extraction, logits summed.
+
+    The sparse weights keep what one word says about one label (a street name, "WOZ"); the
+    shared low-rank embedding generalises across words and labels. Each sees the same keys:
+    the BOW with counts, the embedding bag with 1/(keys in the doc).
+    """
+    bow = SparseLinear_v2(nO=nO, length=2 ** (length - 1).bit_length())
+    embed_out = Linear(nO=nO)
+    embed = chain(
+        Model("mean_of_keys", _mean_forward),
+        SparseLinear_v2(nO=width, length=2 ** (embed_length - 1).bit_length()),
+        embed_out,
+    )
+    model: Model[list[Doc], Floats2d] = chain(
+        extract_features(ngram_size, char_min, char_max), add(bow, embed), Logistic()
+    )
+    model.set_ref("output_layer", embed_out)
+    model.attrs["multi_label"] = True
+    return model
+
+
+def _mean_forward(model: Model[Any, Any], features: Any, is_train: bool) -> tuple[Any, Any]:
+    keys, _, lengths = features
+    counts = np.asarray(lengths)
+    values = np.repeat(1.0 / np.maximum(counts, 1), counts).astype("f")
+    return (keys, model.ops.asarray(values), lengths), lambda d: d
 
 
 def score_axes(examples: Iterable[Example], **_: Any) -> dict[str, Any]:

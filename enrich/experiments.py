@@ -142,6 +142,31 @@ VARIANTS["ensemble-w96-axis"] = {
 }
 
 
+EMBED = "luisterpost.TextCatCharEmbed.v1"
+for _width, _hidden, _lr in ((64, 0, 0.003), (128, 0, 0.003), (64, 64, 0.003), (128, 0, 0.01)):
+    VARIANTS[f"embed-w{_width}-h{_hidden}-lr{_lr}"] = {
+        "model": {"@architectures": EMBED, "width": _width, "hidden": _hidden},
+        "axis_scorer": True,
+        "training": {"optimizer.learn_rate": _lr},
+    }
+
+VARIANTS["bow-embed-w64-lr0.003"] = {
+    "model": {"@architectures": "luisterpost.TextCatCharBOWEmbed.v1", "width": 64},
+    "axis_scorer": True,
+    "training": {"optimizer.learn_rate": 0.003},
+}
+
+VARIANTS["char-lower2-c35-256k-avg"] = {
+    "model": {"@architectures": CHAR, "ngram_size": 2, "length": 262144},
+}
+VARIANTS["char-lower2-c35-128k-avg"] = {
+    "model": {"@architectures": CHAR, "ngram_size": 2, "length": 131072},
+}
+VARIANTS["char-lower1-c36-128k-avg"] = {
+    "model": {"@architectures": CHAR, "ngram_size": 1, "char_max": 6, "length": 131072},
+}
+
+
 def _config(variant: dict[str, Any], path: Path) -> Path:
     config = load_config(CONFIG)
     model = dict(variant["model"])

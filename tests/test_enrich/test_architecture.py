@@ -69,3 +69,49 @@ def test_urgency_is_raised_by_thresholds_and_never_lowered(
     best: str, thresholds: dict[str, float], expected: str
 ) -> None:
     assert raise_urgency(best, SCORES, thresholds) == expected
+
+
+def test_mean_features_weigh_every_key_of_a_doc_equally() -> None:
+    from enrich.architecture import extract_features
+
+    nlp = spacy.blank("nl")
+    docs = [nlp.make_doc("grofvuil staat buiten"), nlp.make_doc("ja")]
+    extractor = extract_features(1, 3, 5, mean=True)
+    extractor.initialize()
+    (keys, values, lengths), _ = extractor(docs, is_train=False)
+    assert len(keys) == len(values) == int(sum(lengths))
+    first = int(lengths[0])
+    assert np.isclose(values[:first].sum(), 1.0) and np.isclose(values[first:].sum(), 1.0)
+
+
+@pytest.mark.parametrize(
+    "architecture", ["luisterpost.TextCatCharEmbed.v1", "luisterpost.TextCatCharBOWEmbed.v1"]
+)
+def test_embedding_variants_learn_to_tell_two_labels_apart(architecture: str) -> None:
+    import enrich.architecture  # noqa: F401  (registers the architectures)
+
+    nlp = spacy.blank("nl")
+    textcat = nlp.add_pipe(
+        "textcat_multilabel",
+        config={"model": {"@architectures": architecture, "width": 16, "nO": None}},
+    )
+    for label in ("topic=afval", "topic=dieren"):
+        textcat.add_label(label)
+    data = [
+        ("grofvuil staat al dagen buiten", "topic=afval"),
+        ("de container is vol", "topic=afval"),
+        ("ratten bij het bankje", "topic=dieren"),
+        ("dode kat op straat", "topic=dieren"),
+    ]
+    examples = [
+        Example.from_dict(
+            nlp.make_doc(text), {"cats": {"topic=afval": 0.0, "topic=dieren": 0.0, label: 1.0}}
+        )
+        for text, label in data
+    ]
+    optimizer = nlp.initialize(lambda: examples)
+    for _ in range(60):
+        nlp.update(examples, sgd=optimizer)
+    for text, label in data:
+        cats = nlp(text).cats
+        assert cats[label] > 0.5 > min(cats.values()), (text, cats)
