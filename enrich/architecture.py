@@ -95,10 +95,8 @@ def _forward(model: Model[list[Doc], Any], docs: list[Doc], is_train: bool) -> t
                 parts.append(chars)
         lengths.append(sum(len(part) for part in parts[n:]))
     keys = np.concatenate(parts) if parts else np.zeros((0,), dtype="uint64")
-    if attrs.get("mean"):
-        values = np.repeat(1.0 / np.maximum(lengths, 1), lengths).astype("f")
-    else:
-        values = ops.xp.ones((len(keys),), dtype="f")
+    mean = attrs.get("mean")
+    values = _mean_values(lengths) if mean else ops.xp.ones((len(keys),), dtype="f")
 
     def backprop(dY: Any) -> list[Doc]:
         return []
@@ -220,7 +218,7 @@ def build_char_bow_embed(
     """
     bow = SparseLinear_v2(nO=nO, length=2 ** (length - 1).bit_length())
     embed_out = Linear(nO=nO)
-    embed = chain(
+    embed: Model[Any, Floats2d] = chain(
         Model("mean_of_keys", _mean_forward),
         SparseLinear_v2(nO=width, length=2 ** (embed_length - 1).bit_length()),
         embed_out,
@@ -235,9 +233,13 @@ def build_char_bow_embed(
 
 def _mean_forward(model: Model[Any, Any], features: Any, is_train: bool) -> tuple[Any, Any]:
     keys, _, lengths = features
+    return (keys, _mean_values(np.asarray(lengths)), lengths), lambda d: d
+
+
+def _mean_values(lengths: Any) -> np.ndarray:
+    """1/(keys in the doc) for every key, docs given by their key counts."""
     counts = np.asarray(lengths)
-    values = np.repeat(1.0 / np.maximum(counts, 1), counts).astype("f")
-    return (keys, model.ops.asarray(values), lengths), lambda d: d
+    return np.repeat(1.0 / np.maximum(counts, 1), counts).astype("f")
 
 
 def score_axes(examples: Iterable[Example], **_: Any) -> dict[str, Any]:
