@@ -3,7 +3,7 @@
 Standalone: loads the rules into a spaCy Matcher and PhraseMatcher (attr LOWER) on
 ``spacy.blank("nl")`` plus the rule-based sentencizer, cancels danger matches that have a
 negation, past or hypothetical cue inside that section's window, and compares "a rule
-fired" with ``urgency == "spoed"`` over the corpus and the ingest samples.
+fired" with ``urgency == "spoed"`` over the train and dev splits and the ingest samples.
 
     .venv/bin/python enrich/data/validate_urgency_rules.py [--quiet] [--show-cancelled]
 
@@ -31,8 +31,11 @@ from enrich.urgency import UrgencyRules as _Rules
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 RULES = HERE / "urgency_rules.yaml"
+# Train and dev only: rules are designed against these, never against the held-out test split
+# (source/ holds it too) or the check set.
 SOURCES = [
-    REPO / "enrich" / "corpus" / "source" / "corpus-*.jsonl",
+    REPO / "enrich" / "corpus" / "train.jsonl",
+    REPO / "enrich" / "corpus" / "dev.jsonl",
     REPO / "ingest" / "samples" / "source" / "part-*.jsonl",
 ]
 NOT_CUES = {"version", "categories"}
