@@ -53,4 +53,6 @@ def test_shipped_pipeline_is_small_named_and_loads_in_the_enricher(tmp_path: Pat
 def test_the_shipped_model_is_in_the_repository_and_small() -> None:
     files = [f for f in SHIPPED.rglob("*") if f.is_file()]
     assert (SHIPPED / "config.cfg") in files
-    assert sum(f.stat().st_size for f in files) < 10_000_000
+    # 2^18 hashed rows x 22 labels of float32 weights (word bigrams need the rows): about 23 MB,
+    # well under GitHub's 50 MB warning for one file.
+    assert sum(f.stat().st_size for f in files) < 30_000_000
