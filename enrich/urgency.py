@@ -25,6 +25,7 @@ import yaml
 from spacy.attrs import LOWER
 from spacy.lang.en.stop_words import STOP_WORDS as EN_STOP_WORDS
 from spacy.lang.nl.stop_words import STOP_WORDS as NL_STOP_WORDS
+from spacy.language import Language
 from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc
 from spacy.tokens import Span as SpacySpan
@@ -266,6 +267,38 @@ def _search(regex: re.Pattern[str]) -> Callable[[str], bool]:
     return lambda word: regex.search(word) is not None
 
 
+class _Rules:
+    """One rule section's phrases and patterns: the same matches as spaCy's Matcher and
+    PhraseMatcher on the whole doc, with the patterns behind the word prefilter."""
+
+    def __init__(self, nlp: Language, sections: dict[str, Any]) -> None:
+        self._phrases = PhraseMatcher(nlp.vocab, attr="LOWER")
+        patterns: list[tuple[str, list[dict[str, Any]]]] = []
+        for key, spec in sections.items():
+            if spec.get("phrases"):
+                self._phrases.add(key, [nlp.make_doc(str(text)) for text in spec["phrases"]])
+            patterns += [(key, pattern) for pattern in spec.get("patterns") or []]
+        self._prefilter = Prefilter([pattern for _, pattern in patterns])
+        self._matchers = [(key, _PatternMatcher(nlp.vocab, pattern)) for key, pattern in patterns]
+
+    def __call__(
+        self, doc: Doc, before_patterns: Callable[[Doc], Doc] | None = None
+    ) -> list[tuple[str, int, int]]:
+        """(key, start, end) in reading order. ``before_patterns`` runs only when a pattern
+        can match (the sentencizer, which IS_SENT_START needs, costs time on every doc)."""
+        possible = self._prefilter(doc)
+        found = self._phrases(doc) if len(self._phrases) else []
+        if not possible and not found:
+            return []
+        if before_patterns is not None:
+            before_patterns(doc)
+        unique = {(doc.vocab.strings[key], start, end) for key, start, end in found}
+        for i, start, end in self._prefilter.windows(doc, possible):
+            key, matcher = self._matchers[i]
+            unique |= {(key, start + s, start + e) for s, e in matcher(doc[start:end])}
+        return sorted(unique, key=lambda match: (match[1], match[2], match[0]))
+
+
 class UrgencyRules:
     """Compiled rules with a rule-based sentencizer, on their own vocab or a shared one."""
 
@@ -273,24 +306,11 @@ class UrgencyRules:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         self.nlp = spacy.blank("nl", vocab=vocab if vocab is not None else True)
         self._sentencizer = self.nlp.add_pipe("sentencizer")
-        # danger phrases in one PhraseMatcher; the patterns go through the prefilter below
-        self._danger_phrases = self._compile(
-            {name: {"phrases": spec.get("phrases")} for name, spec in data["categories"].items()}
-        )[1]
-        patterns = [
-            (category, pattern)
-            for category, spec in data["categories"].items()
-            for pattern in spec.get("patterns") or []
-        ]
-        self._prefilter = Prefilter([pattern for _, pattern in patterns])
-        self._pattern_matchers = [
-            (category, _PatternMatcher(self.nlp.vocab, pattern)) for category, pattern in patterns
-        ]
-        self._cues: dict[str, tuple[Matcher, PhraseMatcher, _Scope]] = {}
+        self._danger = _Rules(self.nlp, data["categories"])
+        self._cues: dict[str, tuple[_Rules, _Scope]] = {}
         for section, spec in data.items():
             if section in _NOT_CUES:
                 continue
-            matcher, phrases = self._compile({section: spec})
             scope = _Scope(
                 before=int(spec.get("window", 0)),
                 after=int(spec.get("after", 0)),
@@ -298,28 +318,14 @@ class UrgencyRules:
                 cross_sentence=bool(spec.get("cross_sentence", False)),
                 inside=bool(spec.get("inside", False)),
             )
-            self._cues[section] = (matcher, phrases, scope)
-
-    def _compile(self, sections: dict[str, Any]) -> tuple[Matcher, PhraseMatcher]:
-        matcher, phrases = Matcher(self.nlp.vocab), PhraseMatcher(self.nlp.vocab, attr="LOWER")
-        for key, spec in sections.items():
-            if spec.get("patterns"):
-                matcher.add(key, spec["patterns"])
-            if spec.get("phrases"):
-                phrases.add(key, [self.nlp.make_doc(str(text)) for text in spec["phrases"]])
-        return matcher, phrases
-
-    @staticmethod
-    def _matches(doc: Doc, matcher: Matcher, phrases: PhraseMatcher) -> list[tuple[str, int, int]]:
-        found = (matcher(doc) if len(matcher) else []) + (phrases(doc) if len(phrases) else [])
-        return [(doc.vocab.strings[key], start, end) for key, start, end in found]
+            self._cues[section] = (_Rules(self.nlp, {section: spec}), scope)
 
     def _cancelled_by(
         self, doc: Doc, start: int, end: int, cue_hits: dict[str, list[tuple[str, int, int]]]
     ) -> str | None:
         sentence = doc[start].sent
         for section, hits in cue_hits.items():
-            scope = self._cues[section][2]
+            scope = self._cues[section][1]
             for _, cue_start, cue_end in hits:
                 if not scope.cross_sentence and (
                     cue_start < sentence.start or cue_end > sentence.end
@@ -340,17 +346,7 @@ class UrgencyRules:
 
     def _danger_matches(self, doc: Doc) -> list[tuple[str, int, int]]:
         """Danger matches in reading order; equal to running the category Matcher on the doc."""
-        possible = self._prefilter(doc)
-        phrases = self._danger_phrases
-        found = phrases(doc) if len(phrases) else []
-        if not possible and not found:
-            return []
-        self._sentencizer(doc)  # IS_SENT_START patterns and the cue scopes need sentences
-        unique = {(doc.vocab.strings[key], start, end) for key, start, end in found}
-        for i, start, end in self._prefilter.windows(doc, possible):
-            category, matcher = self._pattern_matchers[i]
-            unique |= {(category, start + s, start + e) for s, e in matcher(doc[start:end])}
-        return sorted(unique, key=lambda match: (match[1], match[2], match[0]))
+        return self._danger(doc, before_patterns=self._sentencizer)
 
     def check_doc(self, doc: Doc) -> UrgencyCheck:
         """Check a doc made by this vocab's tokenizer (sentence starts are set when needed)."""
@@ -358,7 +354,7 @@ class UrgencyRules:
         danger = self._danger_matches(doc)
         if not danger:
             return result  # most messages end here, without the Matcher or the cues
-        cue_hits = {section: self._matches(doc, m, p) for section, (m, p, _) in self._cues.items()}
+        cue_hits = {section: rules(doc) for section, (rules, _) in self._cues.items()}
         for category, start, end in danger:
             reason = self._cancelled_by(doc, start, end, cue_hits)
             if reason:

@@ -1,6 +1,7 @@
 """The urgency safety layer: acute danger fires, negation, past and hypotheticals do not."""
 
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -128,14 +129,40 @@ def test_prefiltered_matching_equals_the_full_matcher() -> None:
     full = Matcher(RULES.nlp.vocab)
     for category, patterns in full_patterns():
         full.add(category, patterns)
-    flagged = 0
+    flagged = cue_hits = 0
+    cue_matchers = full_cue_matchers()
     for text in texts:
         doc = RULES.nlp(text)  # sentencizer included, as the full Matcher needs
         expected = {(doc.vocab.strings[k], s, e) for k, s, e in full(doc)}
-        expected |= {(doc.vocab.strings[k], s, e) for k, s, e in RULES._danger_phrases(doc)}
+        expected |= {(doc.vocab.strings[k], s, e) for k, s, e in RULES._danger._phrases(doc)}
         assert set(RULES._danger_matches(RULES.nlp.make_doc(text))) == expected, text
         flagged += bool(expected)
+        for section, (cues, _) in RULES._cues.items():
+            cue_matcher = cue_matchers.get(section)
+            want = {(section, s, e) for _, s, e in cue_matcher(doc)} if cue_matcher else set()
+            want |= {(section, s, e) for _, s, e in cues._phrases(doc)}
+            assert set(cues(doc)) == want, (section, text)
+            cue_hits += bool(want)
     assert flagged >= 25  # the sample really exercises the Matcher
+    assert cue_hits >= 25  # and the cue sections
+
+
+def full_cue_matchers() -> dict[str, Any]:
+    """A plain spaCy Matcher per cue section with patterns (negation, past, ...), as written."""
+    import yaml
+    from spacy.matcher import Matcher
+
+    from enrich.urgency import DEFAULT_RULES
+
+    data = yaml.safe_load(DEFAULT_RULES.read_text(encoding="utf-8"))
+    matchers = {}
+    for section, spec in data.items():
+        if section in ("version", "categories"):
+            continue
+        if spec.get("patterns"):
+            matchers[section] = Matcher(RULES.nlp.vocab)
+            matchers[section].add(section, spec["patterns"])
+    return matchers
 
 
 def full_patterns() -> list[tuple[str, list[list[dict[str, object]]]]]:
