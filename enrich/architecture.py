@@ -31,21 +31,21 @@ from thinc.types import Floats2d
 from enrich.axes import AXES, best_per_axis
 from enrich.metrics import evaluate_axis
 
-__all__ = ["build_char_bow", "extract_features", "score_axes", "softmax_per_group"]
+__all__ = [
+    "build_char_bow",
+    "extract_features",
+    "mean_of_keys",
+    "score_axes",
+    "softmax_per_group",
+]
 
 NEG_VALUE = -5000
 
 
-def extract_features(
-    ngram_size: int, char_min: int, char_max: int, mean: bool = False
-) -> Model[list[Doc], Any]:
-    """Hashed feature keys with counts per doc, the input SparseLinear expects.
-
-    With ``mean`` every key of a doc weighs 1/(number of keys), so SparseLinear averages
-    instead of summing (a fastText-style embedding bag that long texts do not saturate).
-    """
+def extract_features(ngram_size: int, char_min: int, char_max: int) -> Model[list[Doc], Any]:
+    """Hashed feature keys with counts per doc, the input SparseLinear expects."""
     model: Model[list[Doc], Any] = Model("extract_char_bow", _forward)
-    model.attrs.update(ngram_size=ngram_size, char_min=char_min, char_max=char_max, mean=mean)
+    model.attrs.update(ngram_size=ngram_size, char_min=char_min, char_max=char_max)
     model.attrs["cache"] = _Cache()
     return model
 
@@ -95,8 +95,7 @@ def _forward(model: Model[list[Doc], Any], docs: list[Doc], is_train: bool) -> t
                 parts.append(chars)
         lengths.append(sum(len(part) for part in parts[n:]))
     keys = np.concatenate(parts) if parts else np.zeros((0,), dtype="uint64")
-    mean = attrs.get("mean")
-    values = _mean_values(lengths) if mean else ops.xp.ones((len(keys),), dtype="f")
+    values = ops.xp.ones((len(keys),), dtype="f")
 
     def backprop(dY: Any) -> list[Doc]:
         return []
@@ -149,8 +148,7 @@ def build_char_bow(
     Outputs are independent logistic scores, or with ``groups`` (label counts per axis, in
     label order) one softmax per axis.
     """
-    length = 2 ** (length - 1).bit_length()
-    sparse_linear = SparseLinear_v2(nO=nO, length=length)
+    sparse_linear = SparseLinear_v2(nO=nO, length=_power_of_two(length))
     fill_defaults = {"b": NEG_VALUE, "W": 0}
     resizable_layer: Model[Floats2d, Floats2d] = resizable(
         sparse_linear, resize_layer=partial(resize_linear_weighted, fill_defaults=fill_defaults)
@@ -185,10 +183,10 @@ def build_char_embed(
     n-grams borrow from common ones, which the per-label sparse weights of the BOW cannot.
     ``hidden`` adds a ReLU layer between the mean and the outputs.
     """
-    length = 2 ** (length - 1).bit_length()
     layers: list[Model[Any, Any]] = [
-        extract_features(ngram_size, char_min, char_max, mean=True),
-        SparseLinear_v2(nO=width, length=length),
+        extract_features(ngram_size, char_min, char_max),
+        mean_of_keys(),
+        SparseLinear_v2(nO=width, length=_power_of_two(length)),
     ]
     if hidden:
         layers.append(Relu(nO=hidden))
@@ -216,12 +214,10 @@ def build_char_bow_embed(
     shared low-rank embedding generalises across words and labels. Each sees the same keys:
     the BOW with counts, the embedding bag with 1/(keys in the doc).
     """
-    bow = SparseLinear_v2(nO=nO, length=2 ** (length - 1).bit_length())
+    bow = SparseLinear_v2(nO=nO, length=_power_of_two(length))
     embed_out = Linear(nO=nO)
     embed: Model[Any, Floats2d] = chain(
-        Model("mean_of_keys", _mean_forward),
-        SparseLinear_v2(nO=width, length=2 ** (embed_length - 1).bit_length()),
-        embed_out,
+        mean_of_keys(), SparseLinear_v2(nO=width, length=_power_of_two(embed_length)), embed_out
     )
     model: Model[list[Doc], Floats2d] = chain(
         extract_features(ngram_size, char_min, char_max), add(bow, embed), Logistic()
@@ -231,15 +227,22 @@ def build_char_bow_embed(
     return model
 
 
+def mean_of_keys() -> Model[Any, Any]:
+    """Every key of a doc weighs 1/(keys in the doc), so SparseLinear averages instead of
+    summing: a fastText-style embedding bag that long texts do not saturate."""
+    return Model("mean_of_keys", _mean_forward)
+
+
 def _mean_forward(model: Model[Any, Any], features: Any, is_train: bool) -> tuple[Any, Any]:
     keys, _, lengths = features
-    return (keys, _mean_values(np.asarray(lengths)), lengths), lambda d: d
-
-
-def _mean_values(lengths: Any) -> np.ndarray:
-    """1/(keys in the doc) for every key, docs given by their key counts."""
     counts = np.asarray(lengths)
-    return np.repeat(1.0 / np.maximum(counts, 1), counts).astype("f")
+    values = np.repeat(1.0 / np.maximum(counts, 1), counts).astype("f")
+    return (keys, values, lengths), lambda d: d
+
+
+def _power_of_two(rows: int) -> int:
+    """The hashed table's rows, rounded up to a power of two as SparseLinear wants."""
+    return 2 ** (rows - 1).bit_length()
 
 
 def score_axes(examples: Iterable[Example], **_: Any) -> dict[str, Any]:

@@ -72,11 +72,13 @@ def test_urgency_is_raised_by_thresholds_and_never_lowered(
 
 
 def test_mean_features_weigh_every_key_of_a_doc_equally() -> None:
-    from enrich.architecture import extract_features
+    from thinc.api import chain
+
+    from enrich.architecture import extract_features, mean_of_keys
 
     nlp = spacy.blank("nl")
     docs = [nlp.make_doc("grofvuil staat buiten"), nlp.make_doc("ja")]
-    extractor = extract_features(1, 3, 5, mean=True)
+    extractor = chain(extract_features(1, 3, 5), mean_of_keys())
     extractor.initialize()
     (keys, values, lengths), _ = extractor(docs, is_train=False)
     assert len(keys) == len(values) == int(sum(lengths))
