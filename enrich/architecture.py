@@ -24,7 +24,7 @@ from spacy.strings import hash_string  # type: ignore[attr-defined]
 from spacy.tokens import Doc
 from spacy.training import Example
 from spacy.util import registry
-from thinc.api import Linear, Logistic, Model, Relu, SparseLinear_v2, add, chain, resizable
+from thinc.api import Linear, Logistic, Model, SparseLinear_v2, add, chain, resizable
 from thinc.layers.resizable import resize_linear_weighted
 from thinc.types import Floats2d
 
@@ -169,30 +169,25 @@ def build_char_bow(
 @registry.architectures("luisterpost.TextCatCharEmbed.v1")
 def build_char_embed(
     width: int = 64,
-    hidden: int = 0,
     ngram_size: int = 1,
     char_min: int = 3,
     char_max: int = 5,
     length: int = 262144,
     nO: int | None = None,
-    groups: list[int] | None = None,
 ) -> Model[list[Doc], Floats2d]:
     """fastText-style: the mean of hashed embeddings of the same features, then a linear layer.
 
     The low-rank bottleneck shares what the axes learn about a word and lets rare character
     n-grams borrow from common ones, which the per-label sparse weights of the BOW cannot.
-    ``hidden`` adds a ReLU layer between the mean and the outputs.
     """
-    layers: list[Model[Any, Any]] = [
+    output = Linear(nO=nO)
+    model: Model[list[Doc], Floats2d] = chain(
         extract_features(ngram_size, char_min, char_max),
         mean_of_keys(),
         SparseLinear_v2(nO=width, length=_power_of_two(length)),
-    ]
-    if hidden:
-        layers.append(Relu(nO=hidden))
-    output = Linear(nO=nO)
-    layers += [output, softmax_per_group(groups) if groups else Logistic()]
-    model: Model[list[Doc], Floats2d] = chain(*layers)
+        output,
+        Logistic(),
+    )
     model.set_ref("output_layer", output)
     model.attrs["multi_label"] = True
     return model

@@ -142,14 +142,11 @@ VARIANTS["ensemble-w96-axis"] = {
 }
 
 
-EMBED = "luisterpost.TextCatCharEmbed.v1"
-for _width, _hidden, _lr in ((64, 0, 0.003), (128, 0, 0.003), (64, 64, 0.003), (128, 0, 0.01)):
-    VARIANTS[f"embed-w{_width}-h{_hidden}-lr{_lr}"] = {
-        "model": {"@architectures": EMBED, "width": _width, "hidden": _hidden},
-        "axis_scorer": True,
-        "training": {"optimizer.learn_rate": _lr},
-    }
-
+VARIANTS["embed-w64-lr0.003"] = {
+    "model": {"@architectures": "luisterpost.TextCatCharEmbed.v1", "width": 64},
+    "axis_scorer": True,
+    "training": {"optimizer.learn_rate": 0.003},
+}
 VARIANTS["bow-embed-w64-lr0.003"] = {
     "model": {"@architectures": "luisterpost.TextCatCharBOWEmbed.v1", "width": 64},
     "axis_scorer": True,

@@ -19,9 +19,8 @@ def load(split: str) -> list[dict[str, str]]:
 
 def test_splits_are_disjoint_and_use_the_label_contract() -> None:
     splits = {name: load(name) for name in ("train", "dev", "test")}
-    texts = {
-        name: {" ".join(r["text"].lower().split()) for r in rows} for name, rows in splits.items()
-    }
+    text_key = runpy.run_path(str(CORPUS / "split.py"))["text_key"]
+    texts = {name: {text_key(r["text"]) for r in rows} for name, rows in splits.items()}
     assert (
         not texts["train"] & texts["dev"]
         and not texts["train"] & texts["test"]
