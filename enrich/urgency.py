@@ -70,6 +70,39 @@ def _required(token: dict[str, Any]) -> bool:
     return True
 
 
+_ALTERNATION = re.compile(r"\^\((?:\?:)?([^()]*)\)\$|\^([^()|]*)\$")
+_METACHARACTERS = frozenset(".^$*+?{}[]\\|()")
+
+
+def split_alternation(regex: str) -> tuple[frozenset[str], str | None]:
+    """(literal words, regex for the rest) of a whole-word alternation such as ``^(gas|rook)$``.
+
+    Most rule regexes are plain word lists; as a set lookup they cost nothing per word, where
+    Python's ``re`` tries every alternative in turn. The rest is None when every alternative is
+    a literal word; a regex of another shape comes back whole, with no literals.
+    """
+    found = _ALTERNATION.fullmatch(regex)
+    if found is None:
+        return frozenset(), regex
+    body = found.group(1) if found.group(1) is not None else found.group(2)
+    words = [part for part in body.split("|") if not _METACHARACTERS & set(part)]
+    rest = [part for part in body.split("|") if _METACHARACTERS & set(part)]
+    return frozenset(words), "^(?:" + "|".join(rest) + ")$" if rest else None
+
+
+def _as_word_lists(pattern: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The pattern with every LOWER regex that only lists words turned into an IN list."""
+    out = []
+    for token in pattern:
+        value = token.get("LOWER")
+        if isinstance(value, dict) and set(value) == {"REGEX"}:
+            words, rest = split_alternation(value["REGEX"])
+            if rest is None:
+                token = {**token, "LOWER": {"IN": sorted(words)}}
+        out.append(token)
+    return out
+
+
 def _lower_test(token: dict[str, Any]) -> tuple[str, Any] | None:
     """What a token's LOWER must satisfy (a necessary condition), or None if unconstrained."""
     value = token.get("LOWER")
@@ -124,11 +157,11 @@ class Prefilter:
         self._literal: dict[str, int] = {}
         self._regexes: list[tuple[int, re.Pattern[str]]] = []
         for (kind, value), bit in conditions.items():
-            if kind == "IN":
-                for word in value:
-                    self._literal[word] = self._literal.get(word, 0) | 1 << bit
-            else:
-                self._regexes.append((1 << bit, re.compile(value)))
+            words, rest = (value, None) if kind == "IN" else split_alternation(value)
+            for word in words:
+                self._literal[word] = self._literal.get(word, 0) | 1 << bit
+            if rest is not None:
+                self._regexes.append((1 << bit, re.compile(rest)))
         # anchored ones ("^...") can only match at the start: re.match skips the other offsets
         anchored = [rx.pattern for _, rx in self._regexes if rx.pattern.startswith("^")]
         floating = [rx.pattern for _, rx in self._regexes if not rx.pattern.startswith("^")]
@@ -277,7 +310,7 @@ class _Rules:
         for key, spec in sections.items():
             if spec.get("phrases"):
                 self._phrases.add(key, [nlp.make_doc(str(text)) for text in spec["phrases"]])
-            patterns += [(key, pattern) for pattern in spec.get("patterns") or []]
+            patterns += [(key, _as_word_lists(pattern)) for pattern in spec.get("patterns") or []]
         self._prefilter = Prefilter([pattern for _, pattern in patterns])
         self._matchers = [(key, _PatternMatcher(nlp.vocab, pattern)) for key, pattern in patterns]
 

@@ -243,3 +243,59 @@ def full_patterns() -> list[tuple[str, list[list[dict[str, object]]]]]:
 
     data = yaml.safe_load(DEFAULT_RULES.read_text(encoding="utf-8"))
     return [(c, spec["patterns"]) for c, spec in data["categories"].items() if spec.get("patterns")]
+
+
+@pytest.mark.parametrize(
+    ("regex", "words", "rest"),
+    [
+        ("^(gas|rook)$", {"gas", "rook"}, None),
+        ("^(?:brand|vuur)$", {"brand", "vuur"}, None),
+        ("^brand$", {"brand"}, None),
+        (r"^(\w*hond|honden)$", {"honden"}, r"^(?:\w*hond)$"),
+        ("^gas(lucht|geur)$", set(), "^gas(lucht|geur)$"),  # not a word list: kept whole
+        ("^(lek|sis)", set(), "^(lek|sis)"),  # unanchored end: "lekt" matches too
+    ],
+)
+def test_split_alternation(regex: str, words: set[str], rest: str | None) -> None:
+    from enrich.urgency import split_alternation
+
+    assert split_alternation(regex) == (frozenset(words), rest)
+
+
+def test_split_alternation_keeps_every_rule_regex_meaning() -> None:
+    """For every LOWER regex in the rules: a word matches it exactly when it is one of the
+    literal words or matches the rest, on the dev split's words plus each literal itself."""
+    import json
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    from enrich.urgency import DEFAULT_RULES, split_alternation
+
+    corpus = Path(__file__).resolve().parents[2] / "enrich" / "corpus" / "dev.jsonl"
+    vocab = {
+        token.lower_
+        for line in corpus.read_text(encoding="utf-8").splitlines()
+        for token in RULES.nlp.make_doc(json.loads(line)["text"])
+    }
+    data = yaml.safe_load(DEFAULT_RULES.read_text(encoding="utf-8"))
+    regexes = {
+        token["LOWER"]["REGEX"]
+        for section, spec in data.items()
+        if isinstance(spec, dict)
+        for rules in ([spec] if section != "categories" else spec.values())
+        for pattern in rules.get("patterns") or []
+        for token in pattern
+        if isinstance(token.get("LOWER"), dict) and "REGEX" in token["LOWER"]
+    }
+    assert len(regexes) > 400
+    split = 0
+    for regex in regexes:
+        words, rest = split_alternation(regex)
+        split += bool(words)
+        for word in vocab | words | {w + "s" for w in words}:
+            expected = re.search(regex, word) is not None
+            got = word in words or (rest is not None and re.search(rest, word) is not None)
+            assert got == expected, (regex, word)
+    assert split > 400  # most rule regexes are word lists
