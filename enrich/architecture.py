@@ -25,14 +25,17 @@ from spacy.tokens import Doc
 from spacy.training import Example
 from spacy.util import registry
 from thinc.api import Linear, Logistic, Model, SparseLinear_v2, add, chain, resizable
+from thinc.layers.chain import forward as chain_forward
 from thinc.layers.resizable import resize_linear_weighted
 from thinc.types import Floats2d
 
 from enrich.axes import AXES, best_per_axis
+from enrich.frozen_bow import FrozenBOW
 from enrich.metrics import evaluate_axis
 
 __all__ = [
     "build_char_bow",
+    "enable_frozen_bow",
     "extract_features",
     "mean_of_keys",
     "score_axes",
@@ -153,17 +156,67 @@ def build_char_bow(
     resizable_layer: Model[Floats2d, Floats2d] = resizable(
         sparse_linear, resize_layer=partial(resize_linear_weighted, fill_defaults=fill_defaults)
     )
-    model: Model[list[Doc], Floats2d] = chain(
+    layers: Model[list[Doc], Floats2d] = chain(
         extract_features(ngram_size, char_min, char_max),
         resizable_layer,
         softmax_per_group(groups) if groups else Logistic(),
     )
+    # thinc's chain, with a shortcut for inference once weights are frozen (enable_frozen_bow)
+    model: Model[list[Doc], Floats2d] = Model(
+        layers.name,
+        _bow_forward,
+        init=layers.init,
+        dims={name: layers.maybe_get_dim(name) for name in layers.dim_names},
+        layers=layers.layers,
+    )
+    model.attrs["frozen"] = _Frozen()
     if nO is not None:
         model.set_dim("nO", cast(int, nO))
     model.set_ref("output_layer", sparse_linear)
     model.attrs["multi_label"] = True
     model.attrs["resize_output"] = partial(resize_and_set_ref, resizable_layer=resizable_layer)
     return model
+
+
+class _Frozen:
+    """Holds the :class:`FrozenBOW` once enabled. Not a dict: thinc leaves it out of the save."""
+
+    __slots__ = ("bow",)
+
+    def __init__(self) -> None:
+        self.bow: FrozenBOW | None = None
+
+
+def _bow_forward(model: Model[list[Doc], Floats2d], docs: list[Doc], is_train: bool) -> Any:
+    frozen: _Frozen = model.attrs["frozen"]
+    if frozen.bow is None or is_train:
+        return chain_forward(model, docs, is_train)
+    output = model.layers[-1]
+    return output.predict(frozen.bow.logits(docs)), _no_gradient
+
+
+def _no_gradient(d_scores: Any) -> Any:
+    raise ValueError("a frozen BOW does not learn: enable_frozen_bow is for inference only")
+
+
+def enable_frozen_bow(model: Model[Any, Any]) -> bool:
+    """Switch a trained char BOW to :class:`FrozenBOW` inference (same scores, faster).
+
+    Call once its weights are final: later updates would not reach the cached sums. Returns
+    False, and changes nothing, for a model of another architecture.
+    """
+    frozen = model.attrs.get("frozen")
+    if not isinstance(frozen, _Frozen):
+        return False
+    extract, sparse = model.layers[0], model.get_ref("output_layer")
+    frozen.bow = FrozenBOW(
+        np.asarray(sparse.get_param("W")),
+        np.asarray(sparse.get_param("b")),
+        ngram_size=extract.attrs["ngram_size"],
+        char_range=(extract.attrs["char_min"], extract.attrs["char_max"]),
+        char_keys=_char_keys,
+    )
+    return True
 
 
 @registry.architectures("luisterpost.TextCatCharEmbed.v1")

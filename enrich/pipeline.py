@@ -16,7 +16,7 @@ import spacy
 from spacy.language import Language
 from spacy.tokens import Doc
 
-import enrich.architecture  # noqa: F401  (registers luisterpost.TextCatCharBOW.v1 for spacy.load)
+from enrich.architecture import enable_frozen_bow  # registers the architectures for spacy.load
 from enrich.axes import AXES
 from enrich.language import detect_language
 from enrich.locations import DEFAULT_GAZETTEER, LocationFinder
@@ -94,6 +94,9 @@ class Enricher:
         batch_size: int = 256,
     ) -> None:
         self.nlp = load_model(model)
+        # weights are final here: the BOW may sum each word type's weights once (same scores)
+        textcat: Any = self.nlp.get_pipe("textcat_multilabel")
+        enable_frozen_bow(textcat.model)
         self.urgency = UrgencyRules(rules, vocab=self.nlp.vocab)
         self.locations = LocationFinder(gazetteer, vocab=self.nlp.vocab)
         self.batch_size = batch_size

@@ -1,10 +1,14 @@
 """The classifier's own layers and decision rules: per-axis softmax, axis scorer, urgency raise."""
 
+from typing import Any
+
 import numpy as np
 import pytest
 import spacy
+from spacy.tokens import Doc
 from spacy.training import Example
-from thinc.api import NumpyOps
+from thinc.api import Model, NumpyOps
+from thinc.types import Floats2d
 
 from enrich.architecture import score_axes, softmax_per_group
 from enrich.axes import cats_for
@@ -117,3 +121,68 @@ def test_embedding_variants_learn_to_tell_two_labels_apart(architecture: str) ->
     for text, label in data:
         cats = nlp(text).cats
         assert cats[label] > 0.5 > min(cats.values()), (text, cats)
+
+
+def _dev_docs_and_textcat(limit: int = 600) -> tuple[list[Doc], Model[list[Doc], Floats2d]]:
+    import json
+    from pathlib import Path
+
+    from enrich.pipeline import load_model
+
+    nlp = load_model()
+    corpus = Path(__file__).resolve().parents[2] / "enrich" / "corpus" / "dev.jsonl"
+    lines = corpus.read_text(encoding="utf-8").splitlines()[:limit]
+    texts = [json.loads(line)["text"] for line in lines] + ["", "brand", "BRAND!!"]
+    textcat: Any = nlp.get_pipe("textcat_multilabel")
+    return [nlp.make_doc(text) for text in texts], textcat.model
+
+
+@pytest.mark.parametrize("bounded", [False, True])
+def test_frozen_bow_scores_what_the_trained_layers_score(
+    bounded: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Word-type sums give thinc's scores (float32 order aside), also past the cache bound."""
+    from enrich import frozen_bow
+    from enrich.architecture import enable_frozen_bow
+
+    if bounded:  # most word types then go through the per-batch path
+        monkeypatch.setattr(frozen_bow, "_MAX_TYPES", 40)
+    docs, model = _dev_docs_and_textcat()
+    batches = [docs[i : i + 128] for i in range(0, len(docs), 128)]
+    expected = np.concatenate([model.predict(batch) for batch in batches])
+    assert enable_frozen_bow(model)
+    got = np.concatenate([model.predict(batch) for batch in batches])
+    again = np.concatenate([model.predict(batch) for batch in batches[::-1]][::-1])
+    assert np.abs(got - expected).max() < 1e-5
+    assert np.abs(again - expected).max() < 1e-5  # from the cached sums
+    types = {token.lower for doc in docs for token in doc}
+    assert len(model.attrs["frozen"].bow._index) == (40 if bounded else len(types))
+    trained, _ = model(docs[:50], is_train=True)  # training still runs thinc's layers
+    assert np.abs(trained - expected[:50]).max() < 1e-5
+
+
+def test_murmurhash_equals_the_hash_thinc_uses() -> None:
+    """The rows a key picks: checked through thinc's layer with one-hot weights."""
+    from thinc.api import SparseLinear_v2
+
+    from enrich.frozen_bow import murmurhash3_32
+
+    layer = SparseLinear_v2(nO=1, length=1 << 12)
+    layer.initialize()
+    keys = np.array([0, 1, 7, 2**32 + 5, 2**64 - 1, 123456789123456789], dtype="uint64")
+    for key, first, second in zip(
+        keys, murmurhash3_32(keys, 0) % 4096, murmurhash3_32(keys, 1) % 4096, strict=True
+    ):
+        weights = np.zeros(4096, dtype="f")
+        weights[first] += 1.0
+        weights[second] += 10.0
+        layer.set_param("W", weights)
+        one = np.array([key], dtype="uint64")
+        out = layer.predict((one, np.ones(1, dtype="f"), np.array([1], dtype="int32")))
+        assert out[0, 0] == pytest.approx(11.0)  # both rows, each hit exactly once
+
+
+def test_enable_frozen_bow_leaves_other_architectures_alone() -> None:
+    from enrich.architecture import build_char_embed, enable_frozen_bow
+
+    assert not enable_frozen_bow(build_char_embed(nO=3))
