@@ -340,25 +340,27 @@ class UrgencyRules:
         self.nlp = spacy.blank("nl", vocab=vocab if vocab is not None else True)
         self._sentencizer = self.nlp.add_pipe("sentencizer")
         self._danger = _Rules(self.nlp, data["categories"])
-        self._cues: dict[str, tuple[_Rules, _Scope]] = {}
-        for section, spec in data.items():
-            if section in _NOT_CUES:
-                continue
-            scope = _Scope(
+        cues = {section: spec for section, spec in data.items() if section not in _NOT_CUES}
+        # every cue section in one pass (one prefilter), keyed by section; YAML order kept,
+        # since the first section that cancels a match names the reason
+        self._cues = _Rules(self.nlp, cues)
+        self._scopes = {
+            section: _Scope(
                 before=int(spec.get("window", 0)),
                 after=int(spec.get("after", 0)),
                 cross_punct=bool(spec.get("cross_punct", True)),
                 cross_sentence=bool(spec.get("cross_sentence", False)),
                 inside=bool(spec.get("inside", False)),
             )
-            self._cues[section] = (_Rules(self.nlp, {section: spec}), scope)
+            for section, spec in cues.items()
+        }
 
     def _cancelled_by(
         self, doc: Doc, start: int, end: int, cue_hits: dict[str, list[tuple[str, int, int]]]
     ) -> str | None:
         sentence = doc[start].sent
         for section, hits in cue_hits.items():
-            scope = self._cues[section][1]
+            scope = self._scopes[section]
             for _, cue_start, cue_end in hits:
                 if not scope.cross_sentence and (
                     cue_start < sentence.start or cue_end > sentence.end
@@ -377,6 +379,13 @@ class UrgencyRules:
                 return f"{section}:{doc[cue_start:cue_end].text}"
         return None
 
+    def cue_hits(self, doc: Doc) -> dict[str, list[tuple[str, int, int]]]:
+        """(section, start, end) of every cue match, per section in YAML order."""
+        hits: dict[str, list[tuple[str, int, int]]] = {section: [] for section in self._scopes}
+        for hit in self._cues(doc):
+            hits[hit[0]].append(hit)
+        return hits
+
     def _danger_matches(self, doc: Doc) -> list[tuple[str, int, int]]:
         """Danger matches in reading order; equal to running the category Matcher on the doc."""
         return self._danger(doc, before_patterns=self._sentencizer)
@@ -387,7 +396,7 @@ class UrgencyRules:
         danger = self._danger_matches(doc)
         if not danger:
             return result  # most messages end here, without the Matcher or the cues
-        cue_hits = {section: rules(doc) for section, (rules, _) in self._cues.items()}
+        cue_hits = self.cue_hits(doc)
         for category, start, end in danger:
             reason = self._cancelled_by(doc, start, end, cue_hits)
             if reason:

@@ -201,39 +201,41 @@ def test_prefiltered_matching_equals_the_full_matcher() -> None:
     for category, patterns in full_patterns():
         full.add(category, patterns)
     flagged = cue_hits = 0
-    cue_matchers = full_cue_matchers()
+    cue_matchers, cue_phrases = full_cue_matchers()
     for text in texts:
         doc = RULES.nlp(text)  # sentencizer included, as the full Matcher needs
         expected = {(doc.vocab.strings[k], s, e) for k, s, e in full(doc)}
         expected |= {(doc.vocab.strings[k], s, e) for k, s, e in RULES._danger._phrases(doc)}
         assert set(RULES._danger_matches(RULES.nlp.make_doc(text))) == expected, text
         flagged += bool(expected)
-        for section, (cues, _) in RULES._cues.items():
+        for section, hits in RULES.cue_hits(doc).items():
             cue_matcher = cue_matchers.get(section)
             want = {(section, s, e) for _, s, e in cue_matcher(doc)} if cue_matcher else set()
-            want |= {(section, s, e) for _, s, e in cues._phrases(doc)}
-            assert set(cues(doc)) == want, (section, text)
+            want |= {(section, s, e) for _, s, e in cue_phrases[section](doc)}
+            assert set(hits) == want, (section, text)
             cue_hits += bool(want)
     assert flagged >= 25  # the sample really exercises the Matcher
     assert cue_hits >= 25  # and the cue sections
 
 
-def full_cue_matchers() -> dict[str, Any]:
-    """A plain spaCy Matcher per cue section with patterns (negation, past, ...), as written."""
+def full_cue_matchers() -> tuple[dict[str, Any], dict[str, Any]]:
+    """A plain spaCy Matcher and PhraseMatcher per cue section (negation, past, ...), as written."""
     import yaml
-    from spacy.matcher import Matcher
+    from spacy.matcher import Matcher, PhraseMatcher
 
     from enrich.urgency import DEFAULT_RULES
 
     data = yaml.safe_load(DEFAULT_RULES.read_text(encoding="utf-8"))
-    matchers = {}
+    matchers, phrases = {}, {}
     for section, spec in data.items():
         if section in ("version", "categories"):
             continue
         if spec.get("patterns"):
             matchers[section] = Matcher(RULES.nlp.vocab)
             matchers[section].add(section, spec["patterns"])
-    return matchers
+        phrases[section] = PhraseMatcher(RULES.nlp.vocab, attr="LOWER")
+        phrases[section].add(section, [RULES.nlp.make_doc(p) for p in spec.get("phrases") or []])
+    return matchers, phrases
 
 
 def full_patterns() -> list[tuple[str, list[list[dict[str, object]]]]]:
