@@ -75,13 +75,15 @@ def _grid() -> list[float]:
 
 
 def tune_thresholds(
-    best: Path, dev_rows: list[dict[str, str]], targets: tuple[float, float] = (0.95, 0.92)
+    best: Path, dev_rows: list[dict[str, str]], targets: tuple[float, float] = (0.95, 0.95)
 ) -> dict[str, float]:
     """Urgency thresholds from the dev split: the largest that reach the recall targets.
 
     ``spoed``: spoed recall >= 0.95 at precision >= 0.70 (with the safety layer, as in
-    production). ``at_least_hoog`` (on hoog + spoed scores): hoog+spoed recall >= 0.92, a margin
-    over the 0.90 target, at precision >= 0.45, below which out-of-hours hoog alerts would be
+    production). ``at_least_hoog`` (on hoog + spoed scores): hoog+spoed recall >= 0.95, a margin
+    over the 0.90 target: dev now holds the fresh urgency-heavy sets, whose urgent messages
+    are plainer than the older ones (at one threshold, 0.95 on them against 0.89 on the older
+    dev messages). Precision must stay >= 0.45, below which out-of-hours hoog alerts would be
     mostly noise. When a recall cannot be reached, the lowest threshold that keeps the precision
     is taken.
     """
