@@ -8,8 +8,9 @@ message to ``spoed`` whatever the classifier said; the layer never lowers urgenc
 
 Speed: REGEX token predicates cost a regular-expression search per token and pattern, so the
 Matcher would dominate the whole enrich stage. A :class:`Prefilter` checks from the doc's words
-(conditions evaluated once per word type) whether any danger pattern can match; only then do the
-sentencizer and the Matcher run, and cue sections are matched only when danger was found.
+(conditions evaluated once per word type) whether any danger pattern can match; only then does
+the Matcher run. Cue sections are matched only when danger was found, and the sentencizer runs
+only for cue scopes or a pattern that reads sentence starts.
 """
 
 from __future__ import annotations
@@ -313,18 +314,19 @@ class _Rules:
             patterns += [(key, _as_word_lists(pattern)) for pattern in spec.get("patterns") or []]
         self._prefilter = Prefilter([pattern for _, pattern in patterns])
         self._matchers = [(key, _PatternMatcher(nlp.vocab, pattern)) for key, pattern in patterns]
+        self._needs_sentences = [any("IS_SENT_START" in t for t in p) for _, p in patterns]
 
     def __call__(
-        self, doc: Doc, before_patterns: Callable[[Doc], Doc] | None = None
+        self, doc: Doc, set_sentences: Callable[[Doc], None] | None = None
     ) -> list[tuple[str, int, int]]:
-        """(key, start, end) in reading order. ``before_patterns`` runs only when a pattern
-        can match (the sentencizer, which IS_SENT_START needs, costs time on every doc)."""
+        """(key, start, end) in reading order. ``set_sentences`` runs only when a pattern
+        that reads IS_SENT_START can match (the sentencizer costs time on every doc)."""
         possible = self._prefilter(doc)
         found = self._phrases(doc) if len(self._phrases) else []
         if not possible and not found:
             return []
-        if before_patterns is not None:
-            before_patterns(doc)
+        if set_sentences is not None and any(self._needs_sentences[i] for i in possible):
+            set_sentences(doc)
         unique = {(doc.vocab.strings[key], start, end) for key, start, end in found}
         for i, start, end in self._prefilter.windows(doc, possible):
             key, matcher = self._matchers[i]
@@ -386,9 +388,13 @@ class UrgencyRules:
             hits[hit[0]].append(hit)
         return hits
 
+    def _set_sentences(self, doc: Doc) -> None:
+        if not doc.has_annotation("SENT_START"):
+            self._sentencizer(doc)
+
     def _danger_matches(self, doc: Doc) -> list[tuple[str, int, int]]:
         """Danger matches in reading order; equal to running the category Matcher on the doc."""
-        return self._danger(doc, before_patterns=self._sentencizer)
+        return self._danger(doc, set_sentences=self._set_sentences)
 
     def check_doc(self, doc: Doc) -> UrgencyCheck:
         """Check a doc made by this vocab's tokenizer (sentence starts are set when needed)."""
@@ -396,6 +402,7 @@ class UrgencyRules:
         danger = self._danger_matches(doc)
         if not danger:
             return result  # most messages end here, without the Matcher or the cues
+        self._set_sentences(doc)  # cue scopes are sentences
         cue_hits = self.cue_hits(doc)
         for category, start, end in danger:
             reason = self._cancelled_by(doc, start, end, cue_hits)
