@@ -301,3 +301,30 @@ def test_split_alternation_keeps_every_rule_regex_meaning() -> None:
             got = word in words or (rest is not None and re.search(rest, word) is not None)
             assert got == expected, (regex, word)
     assert split > 400  # most rule regexes are word lists
+
+
+@pytest.mark.parametrize(
+    ("spoed", "normaal", "expected"),
+    [(0.60, 0.30, "spoed"), (0.03, 0.90, "spoed"), (0.005, 0.985, "hoog")],
+)
+def test_a_rule_raises_to_spoed_unless_the_model_rules_acute_danger_out(
+    spoed: float, normaal: float, expected: str
+) -> None:
+    """Below RULE_GATE the rule still raises, to hoog, and its reasons stay on the message."""
+    from enrich.axes import AXES
+    from enrich.pipeline import RULE_GATE
+
+    assert spoed >= RULE_GATE or expected == "hoog"
+    enricher = Enricher()
+    enricher.thresholds = {}
+    doc = enricher.nlp.make_doc("er ligt een stroomkabel op straat die vonken geeft")
+    urgency = {"spoed": spoed, "hoog": 0.01, "normaal": normaal, "laag": 0.0}
+    doc.cats = {
+        f"{axis}={label}": urgency[label] if axis == "urgency" else float(i == 0)
+        for axis, labels in AXES.items()
+        for i, label in enumerate(labels)
+    }
+    result = enricher.enrichment(doc)
+    assert result.urgency == expected
+    assert result.urgency_reasons and result.urgency_reasons[0].startswith("power_lines")
+    assert result.urgency_score == (1.0 if expected == "spoed" else round(spoed + 0.01, 4))
