@@ -141,24 +141,18 @@ class Enricher:
             axis: {label: round(cats[key], 4) for label, key in keys} for axis, keys in self._keys
         }
         best = {axis: max(s, key=s.__getitem__) for axis, s in scores.items()}
-        urgency, urgency_score, reasons = best["urgency"], scores["urgency"][best["urgency"]], []
-        urgency = raise_urgency(urgency, scores["urgency"], self.thresholds)
-        if urgency == "hoog":  # the chance it needs action today, what at_least_hoog compares
-            urgency_score = min(
-                1.0, round(scores["urgency"]["hoog"] + scores["urgency"]["spoed"], 4)
-            )
-        elif urgency != best["urgency"]:
-            urgency_score = scores["urgency"][urgency]
+        odds = scores["urgency"]
+        urgency = raise_urgency(best["urgency"], odds, self.thresholds)
         check = self.urgency.check_doc(doc)
-        if check.acute:  # the safety layer only raises: a model's spoed stays spoed
-            reasons = check.reasons()[:5]
-            if scores["urgency"]["spoed"] >= RULE_GATE:
-                urgency, urgency_score = "spoed", 1.0
-            elif RANK[urgency] < RANK["hoog"]:  # danger words, no acute danger to the model
+        reasons = check.reasons()[:5] if check.acute else []
+        if check.acute and odds["spoed"] >= RULE_GATE:  # the safety layer only raises
+            urgency, urgency_score = "spoed", 1.0
+        else:
+            if check.acute and RANK[urgency] < RANK["hoog"]:  # danger words, not acute to the model
                 urgency = "hoog"
-                urgency_score = min(
-                    1.0, round(scores["urgency"]["hoog"] + scores["urgency"]["spoed"], 4)
-                )
+            # hoog: the chance it needs action today, what at_least_hoog compares
+            hoog = min(1.0, round(odds["hoog"] + odds["spoed"], 4))
+            urgency_score = hoog if urgency == "hoog" else odds[urgency]
         return Enrichment(
             topic=best["topic"],
             urgency=urgency,

@@ -86,8 +86,12 @@ def split_alternation(regex: str) -> tuple[frozenset[str], str | None]:
     if found is None:
         return frozenset(), regex
     body = found.group(1) if found.group(1) is not None else found.group(2)
-    words = [part for part in body.split("|") if not _METACHARACTERS & set(part)]
-    rest = [part for part in body.split("|") if _METACHARACTERS & set(part)]
+    words, rest = set(), []
+    for part in body.split("|"):
+        if _METACHARACTERS & set(part):
+            rest.append(part)
+        else:
+            words.add(part)
     return frozenset(words), "^(?:" + "|".join(rest) + ")$" if rest else None
 
 
