@@ -16,12 +16,22 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Annotated, Any
 
+import orjson
 import typer
 
 if TYPE_CHECKING:  # spaCy loads only when a command classifies: `luisterpost --help` stays fast
     from enrich.pipeline import Enricher
 
 __all__ = ["classify", "classify_lines"]
+
+
+def _dumps(record: dict[str, Any]) -> str:
+    """One JSON line: orjson (a fifth of the standard encoder's time), else the standard
+    encoder with escapes, for what orjson refuses: integers past 64 bits, lone surrogates."""
+    try:
+        return orjson.dumps(record).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(record)
 
 
 def _parse(n: int, line: str) -> tuple[dict[str, Any], bool]:
@@ -38,6 +48,10 @@ def _parse(n: int, line: str) -> tuple[dict[str, Any], bool]:
     if not isinstance(record["text"], str):
         kind = type(record["text"]).__name__
         return {"line": n, "error": f"text is {kind}, not a string", **found}, False
+    try:
+        record["text"].encode("utf-8")
+    except UnicodeEncodeError as exc:  # a lone surrogate escape such as "\\ud800"
+        return {"line": n, "error": f"text is not valid Unicode: {exc.reason}", **found}, False
     return record, True
 
 
@@ -80,7 +94,7 @@ def write_records(records: Iterable[dict[str, Any]], out: IO[str]) -> tuple[int,
             classified += 1
         else:
             errors += 1
-        out.write(json.dumps(record, ensure_ascii=False) + "\n")
+        out.write(_dumps(record) + "\n")
     return classified, errors
 
 

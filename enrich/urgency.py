@@ -177,6 +177,7 @@ class Prefilter:
             for gate in [gate_of(re.compile("|".join(f"(?:{p})" for p in patterns)))]
         ]
         self._bits: dict[int, int] = {}
+        self._flagged: set[int] = set()  # the word types with any bit: few of all words
         # Each pattern is filed under its most selective condition: the one the fewest stop
         # words satisfy ("brand", not "er", for "er brand"), so common words look up nothing.
         common = [self._compute(word) for word in sorted(NL_STOP_WORDS | EN_STOP_WORDS)]
@@ -202,14 +203,20 @@ class Prefilter:
         bits = self._compute(vocab.strings[lower])
         if len(self._bits) < 500_000:  # bounded: an open stream has endless new words
             self._bits[lower] = bits
+            if bits:
+                self._flagged.add(lower)
         return bits
 
-    def __call__(self, doc: Doc) -> list[int]:
-        """Indices of the patterns this doc's words allow (usually none)."""
-        have, known = 0, self._bits.get
-        for lower in set(doc.to_array(LOWER).tolist()):
-            bits = known(lower)
-            have |= self._word_bits(lower, doc.vocab) if bits is None else bits
+    def __call__(self, doc: Doc, lowers: list[int]) -> list[int]:
+        """Indices of the patterns this doc's words allow (usually none); ``lowers`` are the
+        doc's LOWER ids. Set operations find the few words that matter without a Python loop
+        over every word."""
+        words = set(lowers)
+        have = 0
+        for lower in words.difference(self._bits):  # word types not seen before
+            have |= self._word_bits(lower, doc.vocab)
+        for lower in words.intersection(self._flagged):
+            have |= self._bits[lower]
         have_all, have = have, have & self._keys
         possible = list(self._always)
         while have:  # only the patterns filed under one of the doc's (few) key conditions
@@ -218,13 +225,16 @@ class Prefilter:
             possible += [i for i, need in self._by_bit.get(bit, ()) if need & have_all == need]
         return sorted(possible)
 
-    def windows(self, doc: Doc, possible: list[int]) -> list[tuple[int, int, int]]:
+    def windows(
+        self, doc: Doc, lowers: list[int], possible: list[int]
+    ) -> list[tuple[int, int, int]]:
         """(pattern, start, end): the stretch of the doc where each possible pattern can match.
 
         A match contains a word with the pattern's key condition and is at most the pattern's
         longest length, so the Matcher need not walk the rest of a long message.
         """
-        bits = [self._bits.get(lower, 0) for lower in doc.to_array(LOWER).tolist()]
+        known = self._bits.get
+        bits = [known(lower, 0) for lower in lowers]
         out = []
         for i in possible:
             key, longest = self._key_of[i], self._longest[i]
@@ -321,21 +331,27 @@ class _Rules:
         self._needs_sentences = [any("IS_SENT_START" in t for t in p) for _, p in patterns]
 
     def __call__(
-        self, doc: Doc, set_sentences: Callable[[Doc], None] | None = None
+        self, doc: Doc, lowers: list[int], set_sentences: Callable[[Doc], None] | None = None
     ) -> list[tuple[str, int, int]]:
-        """(key, start, end) in reading order. ``set_sentences`` runs only when a pattern
-        that reads IS_SENT_START can match (the sentencizer costs time on every doc)."""
-        possible = self._prefilter(doc)
+        """(key, start, end) in reading order; ``lowers`` are the doc's LOWER ids.
+        ``set_sentences`` runs only when a pattern that reads IS_SENT_START can match (the
+        sentencizer costs time on every doc)."""
+        possible = self._prefilter(doc, lowers)
         found = self._phrases(doc) if len(self._phrases) else []
         if not possible and not found:
             return []
         if set_sentences is not None and any(self._needs_sentences[i] for i in possible):
             set_sentences(doc)
         unique = {(doc.vocab.strings[key], start, end) for key, start, end in found}
-        for i, start, end in self._prefilter.windows(doc, possible):
+        for i, start, end in self._prefilter.windows(doc, lowers, possible):
             key, matcher = self._matchers[i]
             unique |= {(key, start + s, start + e) for s, e in matcher(doc[start:end])}
         return sorted(unique, key=lambda match: (match[1], match[2], match[0]))
+
+
+def _lowers(doc: Doc) -> list[int]:
+    """The doc's LOWER ids, read once per doc for both rule passes."""
+    return doc.to_array(LOWER).tolist()
 
 
 class UrgencyRules:
@@ -385,10 +401,12 @@ class UrgencyRules:
                 return f"{section}:{doc[cue_start:cue_end].text}"
         return None
 
-    def cue_hits(self, doc: Doc) -> dict[str, list[tuple[str, int, int]]]:
+    def cue_hits(
+        self, doc: Doc, lowers: list[int] | None = None
+    ) -> dict[str, list[tuple[str, int, int]]]:
         """(section, start, end) of every cue match, per section in YAML order."""
         hits: dict[str, list[tuple[str, int, int]]] = {section: [] for section in self._scopes}
-        for hit in self._cues(doc):
+        for hit in self._cues(doc, _lowers(doc) if lowers is None else lowers):
             hits[hit[0]].append(hit)
         return hits
 
@@ -396,18 +414,22 @@ class UrgencyRules:
         if not doc.has_annotation("SENT_START"):
             self._sentencizer(doc)
 
-    def _danger_matches(self, doc: Doc) -> list[tuple[str, int, int]]:
+    def _danger_matches(
+        self, doc: Doc, lowers: list[int] | None = None
+    ) -> list[tuple[str, int, int]]:
         """Danger matches in reading order; equal to running the category Matcher on the doc."""
-        return self._danger(doc, set_sentences=self._set_sentences)
+        lowers = _lowers(doc) if lowers is None else lowers
+        return self._danger(doc, lowers, set_sentences=self._set_sentences)
 
     def check_doc(self, doc: Doc) -> UrgencyCheck:
         """Check a doc made by this vocab's tokenizer (sentence starts are set when needed)."""
         result = UrgencyCheck()
-        danger = self._danger_matches(doc)
+        lowers = _lowers(doc)
+        danger = self._danger_matches(doc, lowers)
         if not danger:
             return result  # most messages end here, without the Matcher or the cues
         self._set_sentences(doc)  # cue scopes are sentences
-        cue_hits = self.cue_hits(doc)
+        cue_hits = self.cue_hits(doc, lowers)
         for category, start, end in danger:
             reason = self._cancelled_by(doc, start, end, cue_hits)
             if reason:

@@ -1,6 +1,7 @@
 """The one classify code path (Enricher) behind `luisterpost classify` and the enrich worker,
 against the shipped model in enrich/model/vennebroek."""
 
+import io
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -8,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from enrich.cli import classify_lines
+from enrich.cli import classify_lines, write_records
 from enrich.enrich import enrich_messages
 from enrich.pipeline import RANK, Enricher, ModelNotFoundError
 from ingest.events import INTENTS, TOPICS, URGENCIES, Author, Direction, Enrichment, Message
@@ -139,3 +140,26 @@ def test_urgency_follows_the_shipped_thresholds_and_hoog_scores_hoog_or_spoed() 
     for e in results:  # never below what the model itself says
         u = e.scores["urgency"]
         assert RANK[e.urgency] >= RANK[max(u, key=u.get)]
+
+
+def test_a_lone_surrogate_is_an_error_record_and_big_ids_pass_through_intact() -> None:
+    lines = [
+        '{"id": 1, "text": "gaslucht \\ud800 in de portiek"}',
+        '{"id": 123456789012345678901234567890, "text": "De container is vol"}',
+    ]
+    out = io.StringIO()
+    classified, errors = write_records(classify_lines(lines, ENRICHER), out)
+    assert (classified, errors) == (1, 1)
+    bad, good = (json.loads(line) for line in out.getvalue().splitlines())
+    assert bad == {"line": 1, "error": "text is not valid Unicode: surrogates not allowed", "id": 1}
+    assert good["id"] == 123456789012345678901234567890 and good["enrichment"]["topic"]
+
+
+def test_the_batch_path_scores_like_the_textcat_on_each_doc() -> None:
+    """pipe() reads the textcat's output matrix; enrichment() reads doc.cats: the same result."""
+    texts = [json.loads(line)["text"] for line in DEV.read_text(encoding="utf-8").splitlines()]
+    texts = [*texts[:400], "", "brand!!"]
+    batched = ENRICHER.classify(texts)
+    one_by_one = [ENRICHER.enrichment(ENRICHER.nlp(text), text) for text in texts]
+    assert batched == one_by_one
+    assert len({e.scores["topic"]["afval"] for e in batched}) > 100  # real, varied scores
