@@ -25,7 +25,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from enrich.cli import classify_lines, write_records
-from enrich.pipeline import DEFAULT_MODEL, Enricher
+from enrich.pipeline import DEFAULT_MODEL, Enricher, freeze_startup_objects
 
 __all__ = ["build_input", "main"]
 
@@ -68,6 +68,7 @@ def main(n: int = 20_000, model: Path = DEFAULT_MODEL) -> dict[str, Any]:
 
         started = time.perf_counter()
         enricher = Enricher(model)
+        freeze_startup_objects()  # as `luisterpost classify` does after loading
         load_s = time.perf_counter() - started
         progress = Progress(
             TextColumn("classify"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),

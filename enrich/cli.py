@@ -111,10 +111,11 @@ def classify(
     batch_size: Annotated[int, typer.Option(min=1, help="texts per nlp.pipe batch")] = 1000,
 ) -> None:
     """Classify JSON lines ({"id": ..., "text": ...}) from FILE or stdin to stdout."""
-    from enrich.pipeline import DEFAULT_MODEL, Enricher
+    from enrich.pipeline import DEFAULT_MODEL, Enricher, freeze_startup_objects
 
     started = time.perf_counter()
     enricher = Enricher(model or DEFAULT_MODEL)
+    freeze_startup_objects()
     with file.open(encoding="utf-8") if file else _stdin() as source:
         classified, errors = write_records(classify_lines(source, enricher, batch_size), sys.stdout)
     seconds = time.perf_counter() - started

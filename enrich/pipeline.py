@@ -7,6 +7,7 @@ layer may raise urgency, the gazetteer finds places, and function words give the
 
 from __future__ import annotations
 
+import gc
 import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -31,6 +32,7 @@ __all__ = [
     "RULE_GATE",
     "Enricher",
     "ModelNotFoundError",
+    "freeze_startup_objects",
     "load_model",
     "raise_urgency",
 ]
@@ -66,6 +68,18 @@ def model_name(nlp: Language) -> str:
 def weights_digest(nlp: Language) -> str:
     textcat: Any = nlp.get_pipe("textcat_multilabel")
     return hashlib.sha256(textcat.to_bytes()).hexdigest()
+
+
+def freeze_startup_objects() -> None:
+    """Exempt everything allocated so far from the cyclic garbage collector, for good.
+
+    A loaded Enricher is some 130,000 long-lived Python objects (vocab, rules, gazetteer) that
+    every full collection would walk again while messages are classified: about a tenth of
+    classify time on 20,000 messages. Call once after loading, in a process that keeps its
+    model until it ends (`luisterpost classify`, the workers).
+    """
+    gc.collect()
+    gc.freeze()
 
 
 RANK = {"laag": 0, "normaal": 1, "hoog": 2, "spoed": 3}

@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 import faust
 
 from enrich import stage as enrich_stage
-from enrich.pipeline import Enricher
+from enrich.pipeline import Enricher, freeze_startup_objects
 from ingest import stage as ingest_stage
 from ingest.normalise import load_own_accounts
 from ingest.registry import NormaliseContext
@@ -98,12 +98,14 @@ def build_app(settings: Settings, stages: Sequence[str]) -> faust.App:
             context=lambda: NormaliseContext(secret, datetime.now(UTC), own_accounts),
         )
     if "enrich" in stages:
+        classifier = Enricher()  # the trained pipeline with urgency rules and gazetteer
+        freeze_startup_objects()
         enrich_stage.register(
             app,
             normalised=topic(names.normalised),
             enriched=topic(names.enriched),
             deadletter=deadletter,
-            classifier=Enricher(),  # the trained pipeline with urgency rules and gazetteer
+            classifier=classifier,
         )
     if "route" in stages:
         route_stage.register(

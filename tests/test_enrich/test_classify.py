@@ -1,6 +1,7 @@
 """The one classify code path (Enricher) behind `luisterpost classify` and the enrich worker,
 against the shipped model in enrich/model/vennebroek."""
 
+import gc
 import io
 import json
 from datetime import UTC, datetime
@@ -163,3 +164,17 @@ def test_the_batch_path_scores_like_the_textcat_on_each_doc() -> None:
     one_by_one = [ENRICHER.enrichment(ENRICHER.nlp(text), text) for text in texts]
     assert batched == one_by_one
     assert len({e.scores["topic"]["afval"] for e in batched}) > 100  # real, varied scores
+
+
+def test_the_cli_takes_the_loaded_model_out_of_the_garbage_collectors_walk(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "in.jsonl"
+    path.write_text(LINES[0] + "\n", encoding="utf-8")
+    gc.unfreeze()
+    try:
+        result = CliRunner().invoke(app, ["classify", str(path)])
+        assert result.exit_code == 0, result.output
+        assert gc.get_freeze_count() > 100_000  # the vocab, rules and gazetteer at least
+    finally:
+        gc.unfreeze()
