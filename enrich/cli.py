@@ -26,8 +26,9 @@ __all__ = ["classify", "classify_lines"]
 
 
 def _dumps(record: dict[str, Any]) -> str:
-    """One JSON line: orjson (a fifth of the standard encoder's time), else the standard
-    encoder with escapes, for what orjson refuses: integers past 64 bits, lone surrogates."""
+    """One JSON line: orjson (about 2 µs where the standard encoder takes 15), else the
+    standard encoder with escapes, for what orjson refuses: integers past 64 bits, lone
+    surrogates."""
     try:
         return orjson.dumps(record).decode()
     except orjson.JSONEncodeError:
@@ -36,6 +37,12 @@ def _dumps(record: dict[str, Any]) -> str:
 
 def _parse(n: int, line: str) -> tuple[dict[str, Any], bool]:
     """(record, True) for a valid line, else (error record saying what is wrong, False)."""
+    try:
+        line.encode("utf-8")
+    except UnicodeEncodeError as exc:  # files and stdin are read with surrogateescape
+        code = ord(line[exc.start])
+        what = f"byte 0x{code - 0xDC00:02x}" if 0xDC80 <= code <= 0xDCFF else f"U+{code:04X}"
+        return {"line": n, "error": f"not UTF-8: {what} at character {exc.start}"}, False
     try:
         record = json.loads(line)
     except ValueError as exc:
@@ -116,7 +123,8 @@ def classify(
     started = time.perf_counter()
     enricher = Enricher(model or DEFAULT_MODEL)
     freeze_startup_objects()
-    with file.open(encoding="utf-8") if file else _stdin() as source:
+    # surrogateescape: a line with bytes that are not UTF-8 becomes an error record, not the end
+    with file.open(encoding="utf-8", errors="surrogateescape") if file else _stdin() as source:
         classified, errors = write_records(classify_lines(source, enricher, batch_size), sys.stdout)
     seconds = time.perf_counter() - started
     typer.echo(
@@ -126,5 +134,5 @@ def classify(
 
 
 def _stdin() -> IO[str]:
-    sys.stdin.reconfigure(encoding="utf-8")  # type: ignore[union-attr]
+    sys.stdin.reconfigure(encoding="utf-8", errors="surrogateescape")  # type: ignore[union-attr]
     return sys.stdin

@@ -178,3 +178,24 @@ def test_the_cli_takes_the_loaded_model_out_of_the_garbage_collectors_walk(
         assert gc.get_freeze_count() > 100_000  # the vocab, rules and gazetteer at least
     finally:
         gc.unfreeze()
+
+
+def test_a_line_that_is_not_utf8_is_an_error_record_and_the_rest_is_classified(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "in.jsonl"
+    path.write_bytes(
+        b'{"id": 1, "text": "De container is vol"}\n'
+        b'{"id": 2, "text": "bad \xff bytes"}\n'
+        b'{"id": 3, "text": "lantaarnpaal kapot"}\n'
+    )
+    runner = CliRunner()
+    for result in (
+        runner.invoke(app, ["classify", str(path)]),
+        runner.invoke(app, ["classify"], input=path.read_bytes()),
+    ):
+        assert result.exit_code == 0, result.output
+        records = [json.loads(x) for x in result.stdout.splitlines() if x.startswith("{")]
+        assert [r.get("id", r.get("line")) for r in records] == [1, 2, 3]
+        assert records[1] == {"line": 2, "error": "not UTF-8: byte 0xff at character 23"}
+        assert records[0]["enrichment"]["topic"] and records[2]["enrichment"]["topic"]
