@@ -113,15 +113,43 @@ def classify(
         ),
     ] = None,
     model: Annotated[
-        Path | None, typer.Option(help="trained pipeline directory [default: the shipped one]")
+        Path | None,
+        typer.Option(
+            envvar="LUISTERPOST_CLASSIFIER_MODEL",
+            help="trained pipeline directory [default: the shipped one]",
+        ),
+    ] = None,
+    gazetteer: Annotated[
+        Path | None,
+        typer.Option(
+            envvar="LUISTERPOST_GAZETTEER",
+            exists=True,
+            dir_okay=False,
+            help="the municipality's places (YAML) [default: the Vennebroek sample]",
+        ),
+    ] = None,
+    rules: Annotated[
+        Path | None,
+        typer.Option(
+            envvar="LUISTERPOST_URGENCY_RULES",
+            exists=True,
+            dir_okay=False,
+            help="urgency safety rules (YAML) [default: the shipped ones]",
+        ),
     ] = None,
     batch_size: Annotated[int, typer.Option(min=1, help="texts per nlp.pipe batch")] = 1000,
 ) -> None:
     """Classify JSON lines ({"id": ..., "text": ...}) from FILE or stdin to stdout."""
+    from enrich.locations import DEFAULT_GAZETTEER
     from enrich.pipeline import DEFAULT_MODEL, Enricher, freeze_startup_objects
+    from enrich.urgency import DEFAULT_RULES
 
     started = time.perf_counter()
-    enricher = Enricher(model or DEFAULT_MODEL)
+    enricher = Enricher(
+        model or DEFAULT_MODEL,
+        rules=rules or DEFAULT_RULES,
+        gazetteer=gazetteer or DEFAULT_GAZETTEER,
+    )
     freeze_startup_objects()
     # surrogateescape: a line with bytes that are not UTF-8 becomes an error record, not the end
     with file.open(encoding="utf-8", errors="surrogateescape") if file else _stdin() as source:

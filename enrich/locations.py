@@ -1,12 +1,13 @@
 """Places a message mentions, from the municipality's gazetteer.
 
 The gazetteer (streets, neighbourhoods, landmarks) is per municipality, in YAML; a street may
-be followed by a house number ("Kerkstraat 14"). Matching is case-insensitive on tokens.
-
-A PhraseMatcher on LOWER finds the names (a hash lookup per token, where the EntityRuler's token
-Matcher tried every pattern at every token and was the slowest part of enrich); a street takes a
-following number along; overlaps are resolved as the EntityRuler did: longest span first, then
-the earliest. Residents write crossings as "Kerkstraat/Stationsplein", which the tokenizer keeps
+be followed by a house number ("Kerkstraat 14"). An EntityRuler is built from it, with the
+names as phrase patterns on LOWER: matching is case-insensitive and costs a hash lookup per
+token (token patterns would try every pattern at every token; they were the slowest part of
+enrich). ``LocationFinder.nlp`` is a working pipeline with that ruler (``nlp(text).ents``);
+enrich calls the ruler's PhraseMatcher directly on its own doc, takes a street's following
+house number along, and resolves overlaps as the ruler does: longest span first, then the
+earliest. Residents write crossings as "Kerkstraat/Stationsplein", which the tokenizer keeps
 as one token, so the parts of a slash-joined token are looked up as one-word names too.
 """
 
@@ -16,7 +17,7 @@ from pathlib import Path
 
 import spacy
 import yaml
-from spacy.matcher import PhraseMatcher
+from spacy.pipeline import EntityRuler
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 from spacy.vocab import Vocab
@@ -30,17 +31,24 @@ KINDS = {"streets": "STREET", "neighbourhoods": "NEIGHBOURHOOD", "landmarks": "L
 
 
 class LocationFinder:
-    """The gazetteer as a PhraseMatcher, on its own vocab or one shared with the classifier."""
+    """The gazetteer as an EntityRuler, on its own vocab or one shared with the classifier."""
 
     def __init__(self, path: Path = DEFAULT_GAZETTEER, vocab: Vocab | None = None) -> None:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         self.municipality = str(data.get("municipality", ""))
         self.nlp = spacy.blank("nl", vocab=vocab if vocab is not None else True)
-        self._matcher = PhraseMatcher(self.nlp.vocab, attr="LOWER")
-        for key, label in KINDS.items():
-            names = [str(name) for name in data.get(key) or []]
-            if names:
-                self._matcher.add(label, [self.nlp.make_doc(name) for name in names])
+        ruler = self.nlp.add_pipe(
+            "entity_ruler", config={"phrase_matcher_attr": "LOWER", "validate": False}
+        )
+        assert isinstance(ruler, EntityRuler)
+        self.ruler = ruler
+        self.ruler.add_patterns(
+            [
+                {"label": label, "pattern": str(name)}
+                for key, label in KINDS.items()
+                for name in data.get(key) or []
+            ]
+        )
         self._street = self.nlp.vocab.strings["STREET"]
         self._one_word = {
             str(name).lower(): label
@@ -55,7 +63,8 @@ class LocationFinder:
         :param text: the doc's text when the caller has it (``doc.text`` is rebuilt per call).
         """
         spans = []
-        for key, start, end in self._matcher(doc):
+        # the ruler's own PhraseMatcher: its match() adds an empty token Matcher and a sort
+        for key, start, end in self.ruler.phrase_matcher(doc):
             # the house number (and a letter: 14a) belongs to the place
             if key == self._street and end < len(doc) and doc[end].like_num:
                 spans.append(Span(doc, start, end + 1, label=key))

@@ -14,7 +14,9 @@ from datetime import UTC, datetime, timedelta
 import faust
 
 from enrich import stage as enrich_stage
-from enrich.pipeline import Enricher, freeze_startup_objects
+from enrich.locations import DEFAULT_GAZETTEER
+from enrich.pipeline import DEFAULT_MODEL, Enricher, freeze_startup_objects
+from enrich.urgency import DEFAULT_RULES
 from ingest import stage as ingest_stage
 from ingest.normalise import load_own_accounts
 from ingest.registry import NormaliseContext
@@ -98,7 +100,11 @@ def build_app(settings: Settings, stages: Sequence[str]) -> faust.App:
             context=lambda: NormaliseContext(secret, datetime.now(UTC), own_accounts),
         )
     if "enrich" in stages:
-        classifier = Enricher()  # the trained pipeline with urgency rules and gazetteer
+        classifier = Enricher(  # the trained pipeline, urgency rules, the municipality's places
+            settings.classifier_model or DEFAULT_MODEL,
+            rules=settings.urgency_rules or DEFAULT_RULES,
+            gazetteer=settings.gazetteer or DEFAULT_GAZETTEER,
+        )
         freeze_startup_objects()
         enrich_stage.register(
             app,

@@ -50,6 +50,13 @@ class Settings(BaseSettings):
     routing_rules: Path | None = None
     own_accounts: Path | None = None
 
+    classifier_model: Path | None = None
+    """Trained classifier directory (default: the shipped enrich/model/vennebroek)."""
+    gazetteer: Path | None = None
+    """The municipality's streets, neighbourhoods and landmarks (default: the Vennebroek sample)."""
+    urgency_rules: Path | None = None
+    """Urgency safety rules (default: enrich/data/urgency_rules.yaml)."""
+
     meta_app_secret: SecretStr | None = None
     meta_verify_token: SecretStr | None = None
     x_consumer_secret: SecretStr | None = None

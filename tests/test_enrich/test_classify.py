@@ -199,3 +199,30 @@ def test_a_line_that_is_not_utf8_is_an_error_record_and_the_rest_is_classified(
         assert [r.get("id", r.get("line")) for r in records] == [1, 2, 3]
         assert records[1] == {"line": 2, "error": "not UTF-8: byte 0xff at character 23"}
         assert records[0]["enrichment"]["topic"] and records[2]["enrichment"]["topic"]
+
+
+def test_another_municipality_brings_its_own_gazetteer(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    places = tmp_path / "utrecht.yaml"
+    places.write_text(
+        "municipality: Utrecht\nstreets: [Oudegracht]\nneighbourhoods: [Lombok]\n",
+        encoding="utf-8",
+    )
+    path = tmp_path / "in.jsonl"
+    path.write_text(
+        json.dumps({"id": 1, "text": "Fietswrak in de Oudegracht 12 bij Lombok, Kerkstraat"})
+        + "\n",
+        encoding="utf-8",
+    )
+    runner = CliRunner()
+    by_option = runner.invoke(app, ["classify", str(path), "--gazetteer", str(places)])
+    monkeypatch.setenv("LUISTERPOST_GAZETTEER", str(places))
+    by_env = runner.invoke(app, ["classify", str(path)])
+    for result in (by_option, by_env):
+        assert result.exit_code == 0, result.output
+        (record,) = [json.loads(x) for x in result.stdout.splitlines() if x.startswith("{")]
+        names = [loc["text"] for loc in record["enrichment"]["locations"]]
+        assert names == ["Oudegracht 12", "Lombok"]  # Vennebroek's Kerkstraat is not theirs
+    missing = runner.invoke(app, ["classify", str(path), "--gazetteer", str(tmp_path / "no.yaml")])
+    assert missing.exit_code != 0

@@ -31,3 +31,13 @@ def test_a_crossing_written_with_a_slash_gives_both_streets() -> None:
     ]
     assert all(text[loc.start : loc.end] == loc.text for loc in found)
     assert FINDER.find("ja/nee, en/of") == []  # only gazetteer names count
+
+
+def test_the_gazetteer_is_an_entity_ruler_that_a_spacy_pipeline_can_run() -> None:
+    """nlp(text).ents gives the names find() gives, without the house numbers find() adds."""
+    assert FINDER.nlp.pipe_names == ["entity_ruler"]
+    text = "Gaslucht bij de Kerkstraat 14 en in De Horst, vlak bij de markt"
+    ents = [(e.text, e.label_) for e in FINDER.nlp(text).ents]
+    found = [(loc.text, loc.label) for loc in FINDER.find(text)]
+    assert ents and len(ents) == len(found)
+    assert [(t.split(" 14")[0], label) for t, label in found] == ents
