@@ -37,6 +37,7 @@ integration: install
 
 model: install ## train the spaCy classifier (enrich/config.cfg, fixed seed), ship it to enrich/model/vennebroek
 	$(BIN)/python -m enrich.train
+	$(BIN)/python -m enrich.word_counts
 
 bench: bench-classify bench-alerts ## every benchmark: classify speed, ingest-to-alert delivery (reports/)
 

@@ -75,7 +75,8 @@ def classify_lines(
     def flush() -> Iterator[dict[str, Any]]:
         results = iter(enricher.classify(texts))
         for record, ok in pending:
-            yield {**record, "enrichment": next(results).model_dump(mode="json")} if ok else record
+            # python mode: the same dict as mode="json" for Enrichment's plain fields, faster
+            yield {**record, "enrichment": next(results).model_dump()} if ok else record
         if progress is not None:
             progress(len(pending))
         pending.clear()

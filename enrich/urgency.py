@@ -16,7 +16,7 @@ only for cue scopes or a pattern that reads sentence starts.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,9 +32,18 @@ from spacy.tokens import Doc
 from spacy.tokens import Span as SpacySpan
 from spacy.vocab import Vocab
 
-__all__ = ["DEFAULT_RULES", "UrgencyCheck", "UrgencyRules"]
+__all__ = [
+    "DEFAULT_RULES",
+    "DEFAULT_WORD_COUNTS",
+    "UrgencyCheck",
+    "UrgencyRules",
+    "load_word_counts",
+]
 
 DEFAULT_RULES = Path(__file__).parent / "data" / "urgency_rules.yaml"
+DEFAULT_WORD_COUNTS = Path(__file__).parent / "data" / "word_counts.tsv"
+"""Common words of resident messages with the number of messages that use them
+(``python -m enrich.word_counts``): the rule prefilter files patterns under rare words."""
 _NOT_CUES = {"version", "categories"}
 
 
@@ -147,7 +156,9 @@ class Prefilter:
     one-pattern Matcher for just the possible patterns keeps REGEX predicates off most tokens.
     """
 
-    def __init__(self, patterns: list[list[dict[str, Any]]]) -> None:
+    def __init__(
+        self, patterns: list[list[dict[str, Any]]], word_counts: Mapping[str, int] | None = None
+    ) -> None:
         conditions: dict[tuple[str, Any], int] = {}
         self._needs: list[int] = []
         for pattern in patterns:
@@ -178,15 +189,19 @@ class Prefilter:
         ]
         self._bits: dict[int, int] = {}
         self._flagged: set[int] = set()  # the word types with any bit: few of all words
-        # Each pattern is filed under its most selective condition: the one the fewest stop
-        # words satisfy ("brand", not "er", for "er brand"), so common words look up nothing.
-        common = [self._compute(word) for word in sorted(NL_STOP_WORDS | EN_STOP_WORDS)]
+        # Each pattern is filed under its rarest condition: the one the words of the fewest
+        # messages satisfy ("gas", not "staat", for "gas staat open"), so that common words
+        # look up few patterns and the Matcher's windows stay short. Stop words count as
+        # common when no word counts are given. The choice changes speed, never matches.
+        counts = {word: 1 for word in NL_STOP_WORDS | EN_STOP_WORDS}
+        counts.update(word_counts or {})
+        common = [(self._compute(word), n) for word, n in sorted(counts.items())]
         self._by_bit: dict[int, list[tuple[int, int]]] = {}
         self._always = [i for i, need in enumerate(self._needs) if not need]
         self._key_of: list[int] = []
         for i, need in enumerate(self._needs):
             bits = [1 << b for b in range(need.bit_length()) if need >> b & 1]
-            key = min(bits, key=lambda bit: sum(bool(c & bit) for c in common)) if bits else 0
+            key = min(bits, key=lambda bit: sum(n for c, n in common if c & bit)) if bits else 0
             self._key_of.append(key)
             if key:
                 self._by_bit.setdefault(key, []).append((i, need))
@@ -319,14 +334,16 @@ class _Rules:
     """One rule section's phrases and patterns: the same matches as spaCy's Matcher and
     PhraseMatcher on the whole doc, with the patterns behind the word prefilter."""
 
-    def __init__(self, nlp: Language, sections: dict[str, Any]) -> None:
+    def __init__(
+        self, nlp: Language, sections: dict[str, Any], word_counts: Mapping[str, int]
+    ) -> None:
         self._phrases = PhraseMatcher(nlp.vocab, attr="LOWER")
         patterns: list[tuple[str, list[dict[str, Any]]]] = []
         for key, spec in sections.items():
             if spec.get("phrases"):
                 self._phrases.add(key, [nlp.make_doc(str(text)) for text in spec["phrases"]])
             patterns += [(key, _as_word_lists(pattern)) for pattern in spec.get("patterns") or []]
-        self._prefilter = Prefilter([pattern for _, pattern in patterns])
+        self._prefilter = Prefilter([pattern for _, pattern in patterns], word_counts)
         self._matchers = [(key, _PatternMatcher(nlp.vocab, pattern)) for key, pattern in patterns]
         self._needs_sentences = [any("IS_SENT_START" in t for t in p) for _, p in patterns]
 
@@ -354,18 +371,35 @@ def _lowers(doc: Doc) -> list[int]:
     return doc.to_array(LOWER).tolist()
 
 
+def load_word_counts(path: Path) -> dict[str, int]:
+    """{word: messages that use it} from a ``word<TAB>count`` file (``# `` starts a comment;
+    a word itself may start with "#": a hashtag)."""
+    counts = {}
+    for line in path.read_text(encoding="utf-8").split("\n"):  # a word may hold U+2028
+        if line and not line.startswith("# "):
+            word, _, count = line.rpartition("\t")
+            counts[word] = int(count)
+    return counts
+
+
 class UrgencyRules:
     """Compiled rules with a rule-based sentencizer, on their own vocab or a shared one."""
 
-    def __init__(self, path: Path = DEFAULT_RULES, vocab: Vocab | None = None) -> None:
+    def __init__(
+        self,
+        path: Path = DEFAULT_RULES,
+        vocab: Vocab | None = None,
+        word_counts: Path | None = DEFAULT_WORD_COUNTS,
+    ) -> None:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         self.nlp = spacy.blank("nl", vocab=vocab if vocab is not None else True)
         self._sentencizer = self.nlp.add_pipe("sentencizer")
-        self._danger = _Rules(self.nlp, data["categories"])
+        counts = load_word_counts(word_counts) if word_counts is not None else {}
+        self._danger = _Rules(self.nlp, data["categories"], counts)
         cues = {section: spec for section, spec in data.items() if section not in _NOT_CUES}
         # every cue section in one pass (one prefilter), keyed by section; YAML order kept,
         # since the first section that cancels a match names the reason
-        self._cues = _Rules(self.nlp, cues)
+        self._cues = _Rules(self.nlp, cues, counts)
         self._scopes = {
             section: _Scope(
                 before=int(spec.get("window", 0)),

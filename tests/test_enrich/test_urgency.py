@@ -328,3 +328,28 @@ def test_a_rule_raises_to_spoed_unless_the_model_rules_acute_danger_out(
     assert result.urgency == expected
     assert result.urgency_reasons and result.urgency_reasons[0].startswith("power_lines")
     assert result.urgency_score == (1.0 if expected == "spoed" else round(spoed + 0.01, 4))
+
+
+def test_patterns_are_filed_under_their_rarest_word_by_the_word_counts() -> None:
+    """The key only decides how fast a doc finds its possible patterns, never what matches."""
+    from enrich.urgency import Prefilter
+
+    pattern = [{"LOWER": "staat"}, {"LOWER": {"IN": ["gas", "gaslek"]}}]
+    by_stop_words = Prefilter([pattern])  # neither word is a stop word: the first one wins
+    by_counts = Prefilter([pattern], {"staat": 900, "gas": 40})
+    assert by_stop_words._key_of != by_counts._key_of
+    assert by_counts._key_of[0] == by_counts._literal["gas"]
+    nlp = RULES.nlp
+    for text, expected in (("de deur staat open", []), ("het staat vol gas", [0])):
+        doc = nlp.make_doc(text)
+        lowers = doc.to_array("LOWER").tolist()
+        assert by_stop_words(doc, lowers) == by_counts(doc, lowers) == expected
+
+
+def test_the_shipped_word_counts_are_the_commonest_training_words() -> None:
+    from enrich.urgency import DEFAULT_WORD_COUNTS, load_word_counts
+    from enrich.word_counts import count_words
+
+    shipped = load_word_counts(DEFAULT_WORD_COUNTS)
+    assert len(shipped) == 3_000 and shipped["de"] > shipped["gas"] > 0
+    assert count_words(["De gas, de GAS!", "gas"], top=2) == [("gas", 2), ("!", 1)]
