@@ -29,7 +29,8 @@ def count_words(texts: Iterable[str], top: int = TOP) -> list[tuple[str, int]]:
     counts: Counter[str] = Counter()
     for text in texts:
         counts.update({token.lower_ for token in tokenizer(text) if not token.is_space})
-    return sorted(counts.most_common(top), key=lambda item: (-item[1], item[0]))
+    # ties broken by the word, so the cut at ``top`` is the same on every run
+    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:top]
 
 
 def main(source: Path = TRAIN, out: Path = DEFAULT_WORD_COUNTS) -> None:
