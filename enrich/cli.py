@@ -106,6 +106,11 @@ def write_records(records: Iterable[dict[str, Any]], out: IO[str]) -> tuple[int,
     return classified, errors
 
 
+def _data_file(envvar: str, help: str) -> Any:
+    """An option naming an existing file, also settable in the environment (as the worker)."""
+    return typer.Option(envvar=envvar, exists=True, dir_okay=False, help=help)
+
+
 def classify(
     file: Annotated[
         Path | None,
@@ -122,20 +127,15 @@ def classify(
     ] = None,
     gazetteer: Annotated[
         Path | None,
-        typer.Option(
-            envvar="LUISTERPOST_GAZETTEER",
-            exists=True,
-            dir_okay=False,
-            help="the municipality's places (YAML) [default: the Vennebroek sample]",
+        _data_file(
+            "LUISTERPOST_GAZETTEER",
+            "the municipality's places (YAML) [default: the Vennebroek sample]",
         ),
     ] = None,
     rules: Annotated[
         Path | None,
-        typer.Option(
-            envvar="LUISTERPOST_URGENCY_RULES",
-            exists=True,
-            dir_okay=False,
-            help="urgency safety rules (YAML) [default: the shipped ones]",
+        _data_file(
+            "LUISTERPOST_URGENCY_RULES", "urgency safety rules (YAML) [default: the shipped ones]"
         ),
     ] = None,
     batch_size: Annotated[int, typer.Option(min=1, help="texts per nlp.pipe batch")] = 1000,
