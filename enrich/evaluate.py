@@ -26,6 +26,7 @@ from spacy.tokens import Doc
 
 import enrich.architecture  # noqa: F401  (registers luisterpost.TextCatCharBOW.v1)
 from enrich.axes import AXES, best_per_axis
+from enrich.corpus.split import text_key
 from enrich.metrics import AxisReport, evaluate_axis, recall_of_any
 from enrich.pipeline import DEFAULT_MODEL, Enricher
 
@@ -93,10 +94,10 @@ def labels_before_audits(
         for line in path.open(encoding="utf-8"):
             entry = json.loads(line)
             if entry["set"] == name and entry["adjudicated"] != entry["stored"]:
-                before[(" ".join(entry["text"].lower().split()), entry["axis"])] = entry["stored"]
+                before[(text_key(entry["text"]), entry["axis"])] = entry["stored"]
     out = []
     for row in rows:
-        key = " ".join(row["text"].lower().split())
+        key = text_key(row["text"])
         out.append({**row, **{a: before.get((key, a), row[a]) for a in AXES}})
     return out
 

@@ -4,13 +4,10 @@ the evaluation can put every audited label back to report the targets on both la
 import json
 from pathlib import Path
 
+from enrich.corpus.split import text_key
 from enrich.evaluate import AUDITS, DATASETS, labels_before_audits
 
 AXES = ("topic", "urgency", "intent")
-
-
-def _key(text: str) -> str:
-    return " ".join(text.lower().split())
 
 
 def _rows(path: Path) -> list[dict[str, str]]:
@@ -20,11 +17,11 @@ def _rows(path: Path) -> list[dict[str, str]]:
 def test_every_audited_label_is_the_adjudicated_one_in_the_data() -> None:
     entries = [e for path in sorted(AUDITS.glob("*.jsonl")) for e in _rows(path)]
     assert len(entries) > 200
-    rows = {name: {_key(r["text"]): r for r in _rows(path)} for name, path in DATASETS.items()}
+    rows = {name: {text_key(r["text"]): r for r in _rows(path)} for name, path in DATASETS.items()}
     for e in entries:
         assert e["axis"] in AXES and e["stored"] != e["blind"]  # only disputes are recorded
         assert e["adjudicated"] in (e["stored"], e["blind"]) or e.get("note")
-        assert rows[e["set"]][_key(e["text"])][e["axis"]] == e["adjudicated"], e["text"]
+        assert rows[e["set"]][text_key(e["text"])][e["axis"]] == e["adjudicated"], e["text"]
 
 
 def test_labels_before_audits_restores_what_an_audit_changed_and_nothing_else(
