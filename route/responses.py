@@ -187,6 +187,14 @@ class Conversation:
             separators=(",", ":"),
         )
 
+    def last_activity(self) -> datetime | None:
+        """When a message or reply of this conversation last arrived or was answered; None
+        when it holds no entries (only deletions that came before their originals)."""
+        times = [e.received_at for e in self.inbound.values()]
+        times += [e.answered_at for e in self.inbound.values() if e.answered_at is not None]
+        times += [e.received_at for e in self.outbound.values()]
+        return max(map(datetime.fromisoformat, times)) if times else None
+
     def unanswered(self) -> list[InboundEntry]:
         """Messages that expect a reply, have none yet and were not deleted."""
         return [e for e in self.inbound.values() if e.waiting]

@@ -10,7 +10,8 @@ and takes the message out of the backlog; it is not routed, counted or alerted a
 A timer recounts the backlog every 15 s and flags messages that passed their due time
 unanswered in the index (once each: the flag is remembered in the table). The flag is only
 ``response.overdue``, decided on the table entry read just before it is sent, so an answer the
-agent writes meanwhile is never overwritten.
+agent writes meanwhile is never overwritten. The same timer drops conversations idle past the
+retention (as long as the index keeps messages) from the table and its changelog.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import logging
 import time
 from collections import Counter as Tally
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from prometheus_client import Counter, Gauge, Histogram
@@ -66,7 +67,13 @@ OVERDUE = Gauge(
     "Unanswered inbound messages past their service level's due time",
     ["department", "urgency"],
 )
+CONVERSATIONS_EXPIRED = Counter(
+    "luisterpost_conversations_expired_total",
+    "Conversations dropped from the tracking state after the retention period",
+)
 BACKLOG_INTERVAL_SECONDS = 15.0
+DEFAULT_RETENTION = timedelta(days=13 * 31)
+"""As long as the index keeps messages (LUISTERPOST_RETENTION_MONTHS, 13 by default)."""
 
 
 def dispatch(message: Message) -> Routing | None:
@@ -91,8 +98,13 @@ def register(
     conversations_changelog: Any,
     rules: RoutingConfig,
     topic_prefix: str,
+    retention: timedelta = DEFAULT_RETENTION,
 ) -> None:
-    """Attach the route agent and its conversation table to the faust app."""
+    """Attach the route agent and its conversation table to the faust app.
+
+    :param retention: a conversation whose last message or reply is older than this leaves
+        the table (and its changelog), as its messages leave the index.
+    """
     # Keyed like the enriched topic (conversation id), so each key lives in its partition.
     conversations = app.Table(
         "conversations",
@@ -163,11 +175,15 @@ def register(
         waiting: Tally[tuple[str, str]] = Tally()
         overdue: Tally[tuple[str, str]] = Tally()
         candidates: list[str] = []
+        expired: list[str] = []
         for key, stored in list(conversations.items()):
             partition, state = _partition_of(stored)
             if partition not in mine:
                 continue  # a standby copy: its active owner counts it
             conversation = Conversation.from_json(state)
+            if _expired(conversation, now - retention):
+                expired.append(key)
+                continue
             for entry in conversation.unanswered():
                 waiting[entry.department, entry.urgency] += 1
                 if entry.due_at is not None and datetime.fromisoformat(entry.due_at) < now:
@@ -178,6 +194,9 @@ def register(
             gauge.clear()
             for (department, urgency), count in tally.items():
                 gauge.labels(department, urgency).set(count)
+        for key in expired:
+            if _forget(conversations, key, now - retention):
+                CONVERSATIONS_EXPIRED.inc()
         for key in candidates:
             # The sends below yield to the agent, which may have answered since the count:
             # decide on the state as it is now, with no await in between.
@@ -207,6 +226,30 @@ def _remember(table: Any, key: str, flagged: list[str]) -> None:
         value = _with_partition(conversation.to_json(), partition)
         table.data[key] = value
         table.send_changelog(partition, key, value)
+
+
+def _expired(conversation: Conversation, cutoff: datetime) -> bool:
+    last = conversation.last_activity()
+    return last is not None and last < cutoff
+
+
+def _forget(table: Any, key: str, cutoff: datetime) -> bool:
+    """Drop a conversation idle since before ``cutoff`` from the store and the changelog.
+
+    Like ``_remember``, outside an agent: it reads the state afresh and does not await, so a
+    message the agent tracked meanwhile keeps the conversation. The changelog gets a tombstone
+    on the state's partition (compaction then removes the key), so a restarted worker does not
+    bring it back. True when it was dropped.
+    """
+    stored = table.get(key)
+    if stored is None:
+        return False
+    partition, state = _partition_of(stored)
+    if not _expired(Conversation.from_json(state), cutoff):
+        return False
+    del table.data[key]
+    table.send_changelog(partition, key, None, value_serializer="raw")
+    return True
 
 
 def _with_partition(state: str, partition: int) -> str:

@@ -5,7 +5,7 @@ from datetime import timedelta
 from typing import Any
 
 from route.responses import Conversation, mark_overdue, respond
-from route.stage import _remember, _with_partition, dispatch
+from route.stage import _forget, _remember, _with_partition, dispatch
 from tests.test_route.test_responses import MONDAY_10, RULES, inbound, reply
 
 
@@ -23,12 +23,15 @@ class FakeTable:
 
     def __init__(self, stored: dict[str, str]) -> None:
         self.data = dict(stored)
-        self.changelog: list[tuple[int, str, str]] = []
+        self.changelog: list[tuple[int, str, str | None]] = []
 
     def get(self, key: str) -> Any:
         return self.data.get(key)
 
-    def send_changelog(self, partition: int, key: str, value: str) -> None:
+    def send_changelog(
+        self, partition: int, key: str, value: str | None, value_serializer: str | None = None
+    ) -> None:
+        assert value is not None or value_serializer == "raw"  # a tombstone, as faust sends
         self.changelog.append((partition, key, value))
 
 
@@ -44,6 +47,7 @@ def test_sent_overdue_flags_are_remembered_on_the_state_partition() -> None:
     _remember(table, key, flagged)
     [(partition, changed_key, value)] = table.changelog
     assert (partition, changed_key) == (3, key) and table.data[key] == value
+    assert value is not None
     stored = Conversation.from_json(json.loads(value)["s"])
     assert len(stored.inbound) == 2
     assert [e.overdue_marked for _, e in sorted(stored.inbound.items())].count(True) == 1
@@ -59,3 +63,24 @@ def test_an_original_processed_after_its_deletion_is_not_dispatched() -> None:
     assert dispatch(original) is None and original.text == ""
     # Redelivered after the deletion: the same.
     assert dispatch(respond(conv, message, RULES).message) is None
+
+
+def test_a_conversation_idle_past_the_retention_leaves_the_state_and_its_changelog() -> None:
+    old, recent = Conversation(), Conversation()
+    respond(old, inbound("q", MONDAY_10), RULES)
+    respond(old, reply("r", MONDAY_10 + timedelta(hours=2)), RULES)
+    respond(recent, inbound("q2", MONDAY_10 + timedelta(days=40)), RULES)
+    assert old.last_activity() == MONDAY_10 + timedelta(hours=2)  # the reply came last
+    cutoff = MONDAY_10 + timedelta(days=30)
+    table = FakeTable(
+        {"old": _with_partition(old.to_json(), 2), "recent": _with_partition(recent.to_json(), 5)}
+    )
+    assert _forget(table, "old", cutoff) and not _forget(table, "recent", cutoff)
+    assert table.changelog == [(2, "old", None)]  # a tombstone on the state's partition
+    assert list(table.data) == ["recent"]
+    assert not _forget(table, "old", cutoff)  # gone already: nothing more is sent
+    # A message the agent tracked since the timer's count keeps the conversation.
+    respond(old, inbound("q3", MONDAY_10 + timedelta(days=31)), RULES)
+    table.data["old"] = _with_partition(old.to_json(), 2)
+    assert not _forget(table, "old", cutoff) and "old" in table.data
+    assert Conversation().last_activity() is None
