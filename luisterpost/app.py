@@ -123,7 +123,7 @@ def build_app(settings: Settings, stages: Sequence[str]) -> faust.App:
             deadletter=deadletter,
             conversations_changelog=changelog(names.conversations_changelog),
             rules=rules,
-            retention=timedelta(days=31 * settings.retention_months),
+            retention=settings.state_retention,
             topic_prefix=settings.topic_prefix,
         )
     if "index" in stages:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 from functools import lru_cache
 from pathlib import Path
 
@@ -86,6 +87,13 @@ class Settings(BaseSettings):
     """For `luisterpost kibana import`; an API key allowed to manage saved objects."""
     retention_months: int = Field(default=13, ge=1)
     """Months of messages kept; `luisterpost retention` deletes older monthly indices."""
+    state_retention_days: float | None = Field(default=None, gt=0)
+    """Days a conversation's tracking state is kept after its last change (default: 31 days
+    per retention month, as long as the index keeps its messages)."""
+
+    @property
+    def state_retention(self) -> timedelta:
+        return timedelta(days=self.state_retention_days or 31 * self.retention_months)
 
     @property
     def uses_local_services(self) -> bool:

@@ -10,8 +10,9 @@ and takes the message out of the backlog; it is not routed, counted or alerted a
 A timer recounts the backlog every 15 s and flags messages that passed their due time
 unanswered in the index (once each: the flag is remembered in the table). The flag is only
 ``response.overdue``, decided on the table entry read just before it is sent, so an answer the
-agent writes meanwhile is never overwritten. The same timer drops conversations idle past the
-retention (as long as the index keeps messages) from the table and its changelog.
+agent writes meanwhile is never overwritten. The same timer drops conversations unchanged for
+longer than the retention (by default as long as the index keeps messages) from the table and
+its changelog.
 """
 
 from __future__ import annotations
@@ -102,8 +103,8 @@ def register(
 ) -> None:
     """Attach the route agent and its conversation table to the faust app.
 
-    :param retention: a conversation whose last message or reply is older than this leaves
-        the table (and its changelog), as its messages leave the index.
+    :param retention: a conversation unchanged for this long leaves the table (and its
+        changelog); by default as long as the index keeps messages.
     """
     # Keyed like the enriched topic (conversation id), so each key lives in its partition.
     conversations = app.Table(
@@ -158,9 +159,11 @@ def register(
                 FIRST_RESPONSE.labels(entry.channel, entry.department).observe(minutes)
             # Send first, remember second: a crash in between repeats the work, which gives the
             # same documents (see route.responses), instead of losing it.
-            new_state = _with_partition(conversation.to_json(), event.message.partition)
-            if new_state != stored:
-                conversations[message.conversation_id] = new_state
+            state, partition = conversation.to_json(), event.message.partition
+            if stored is None or _partition_of(stored) != (partition, state):
+                conversations[message.conversation_id] = _with_partition(
+                    state, partition, changed=time.time()
+                )
             STAGE_MESSAGES.labels("route", message.channel, message.direction.value).inc()
             STAGE_SECONDS.labels("route").observe(time.perf_counter() - started)
 
@@ -176,14 +179,15 @@ def register(
         overdue: Tally[tuple[str, str]] = Tally()
         candidates: list[str] = []
         expired: list[str] = []
+        cutoff = time.time() - retention.total_seconds()
         for key, stored in list(conversations.items()):
             partition, state = _partition_of(stored)
             if partition not in mine:
                 continue  # a standby copy: its active owner counts it
-            conversation = Conversation.from_json(state)
-            if _expired(conversation, now - retention):
+            if _unchanged_since(stored, cutoff):
                 expired.append(key)
                 continue
+            conversation = Conversation.from_json(state)
             for entry in conversation.unanswered():
                 waiting[entry.department, entry.urgency] += 1
                 if entry.due_at is not None and datetime.fromisoformat(entry.due_at) < now:
@@ -195,7 +199,7 @@ def register(
             for (department, urgency), count in tally.items():
                 gauge.labels(department, urgency).set(count)
         for key in expired:
-            if _forget(conversations, key, now - retention):
+            if _forget(conversations, key, cutoff):
                 CONVERSATIONS_EXPIRED.inc()
         for key in candidates:
             # The sends below yield to the agent, which may have answered since the count:
@@ -223,43 +227,58 @@ def _remember(table: Any, key: str, flagged: list[str]) -> None:
     partition, state = _partition_of(stored)
     conversation = Conversation.from_json(state)
     if remember_overdue(conversation, flagged):
-        value = _with_partition(conversation.to_json(), partition)
+        # a flag is no activity of the conversation: its time of last change stays
+        value = _with_partition(conversation.to_json(), partition, _changed_at(stored))
         table.data[key] = value
         table.send_changelog(partition, key, value)
 
 
-def _expired(conversation: Conversation, cutoff: datetime) -> bool:
-    last = conversation.last_activity()
-    return last is not None and last < cutoff
+def _unchanged_since(stored: str, cutoff: float) -> bool:
+    """The state last changed before ``cutoff`` (a Unix time, the worker's clock).
+
+    Processing time, not message time: a replay of old messages is new activity. A state
+    stored before changes were timed goes by its last message or reply instead.
+    """
+    changed = _changed_at(stored)
+    if changed is not None:
+        return changed < cutoff
+    last = Conversation.from_json(_partition_of(stored)[1]).last_activity()
+    return last is not None and last.timestamp() < cutoff
 
 
-def _forget(table: Any, key: str, cutoff: datetime) -> bool:
-    """Drop a conversation idle since before ``cutoff`` from the store and the changelog.
+def _forget(table: Any, key: str, cutoff: float) -> bool:
+    """Drop a conversation unchanged since before ``cutoff`` from the store and the changelog.
 
     Like ``_remember``, outside an agent: it reads the state afresh and does not await, so a
     message the agent tracked meanwhile keeps the conversation. The changelog gets a tombstone
-    on the state's partition (compaction then removes the key), so a restarted worker does not
-    bring it back. True when it was dropped.
+    on the state's partition, as faust writes one for a deleted key (compaction then removes
+    the key), so a restarted worker does not bring it back. True when it was dropped.
     """
     stored = table.get(key)
-    if stored is None:
-        return False
-    partition, state = _partition_of(stored)
-    if not _expired(Conversation.from_json(state), cutoff):
+    if stored is None or not _unchanged_since(stored, cutoff):
         return False
     del table.data[key]
-    table.send_changelog(partition, key, None, value_serializer="raw")
+    table.send_changelog(_partition_of(stored)[0], key, None, value_serializer="raw")
     return True
 
 
-def _with_partition(state: str, partition: int) -> str:
-    # The partition travels with the state so the backlog count can skip standby copies.
-    return json.dumps({"p": partition, "s": state}, separators=(",", ":"))
+def _with_partition(state: str, partition: int, changed: float | None) -> str:
+    # The partition travels with the state so the backlog count can skip standby copies; the
+    # time of its last change (Unix seconds) says when it expires.
+    wrapper: dict[str, Any] = {"p": partition, "s": state}
+    if changed is not None:
+        wrapper["t"] = int(changed)
+    return json.dumps(wrapper, separators=(",", ":"))
 
 
 def _partition_of(stored: str) -> tuple[int, str]:
     wrapper = json.loads(stored)
     return int(wrapper["p"]), str(wrapper["s"])
+
+
+def _changed_at(stored: str) -> float | None:
+    changed = json.loads(stored).get("t")
+    return None if changed is None else float(changed)
 
 
 def _state(stored: str | None) -> str | None:

@@ -1,14 +1,15 @@
-"""Conversation state is kept as long as the index keeps messages, then leaves the table.
+"""Conversation state is dropped once unchanged for the retention, and stays dropped.
 
-A conversation whose last message is older than the retention is dropped by the route worker's
-backlog timer, with a tombstone on its changelog, so a restarted worker does not recover it.
+The route worker's backlog timer removes a conversation unchanged for longer than
+LUISTERPOST_STATE_RETENTION_DAYS from its table, with a tombstone on the changelog, so a
+restarted worker does not recover it. The retention counts in processing time, so replaying old
+messages is new activity.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -19,40 +20,36 @@ from tests.test_pipeline.test_response_times import answered, said
 
 pytestmark = pytest.mark.integration
 
-
-def _at(days_ago: float) -> str:
-    return (datetime.now(UTC) - timedelta(days=days_ago)).isoformat()
+RETENTION_SECONDS = 20
 
 
 def test_a_conversation_past_the_retention_leaves_the_state_and_a_worker_restart(
     pipeline_env: dict[str, str], tmp_path: Path
 ) -> None:
-    env = {**pipeline_env, "LUISTERPOST_RETENTION_MONTHS": "1"}  # 31 days
+    env = {**pipeline_env, "LUISTERPOST_STATE_RETENTION_DAYS": str(RETENTION_SECONDS / 86400)}
     prefix = env["LUISTERPOST_TOPIC_PREFIX"]
     changelog = f"{prefix}.state.conversations-changelog"
+    monday = "2026-11-16T10:00:00+01:00"
+    write_jsonl(tmp_path / "old.jsonl", [said("old", "old", "Wanneer is de kerstmarkt?", monday)])
     write_jsonl(
-        tmp_path / "questions.jsonl",
+        tmp_path / "later.jsonl",
         [
-            said("old", "old", "Wanneer wordt de kerstboom opgehaald?", _at(70)),
-            said("new", "new", "Is het zwembad open met kerst?", _at(2)),
+            said("new", "new", "Is het zwembad open met kerst?", monday),
+            answered("new-r", "new", "2026-11-16T10:30:00+01:00"),
+            answered("old-r", "old", "2026-11-16T10:45:00+01:00"),
         ],
-    )
-    write_jsonl(
-        tmp_path / "replies.jsonl",
-        [answered("old-r", "old", _at(69)), answered("new-r", "new", _at(1))],
     )
     workers = Workers(env, tmp_path)
     workers.start_ready(["all"], f"{prefix}.raw")
     try:
-        cli(env, "replay", str(tmp_path / "questions.jsonl"))
+        cli(env, "replay", str(tmp_path / "old.jsonl"))
         cli(env, "wait", "--timeout", "150")
-        deadline = time.monotonic() + 60  # the backlog timer runs every 15 s
-        while time.monotonic() < deadline:
-            tombstones = [r.key for r in read_topic(env["KAFKA_BOOTSTRAP_SERVERS"], changelog)
-                          if r.value is None]  # fmt: skip
-            if tombstones:
-                break
+        deadline = time.monotonic() + RETENTION_SECONDS + 60  # the timer runs every 15 s
+        tombstones: list[bytes] = []
+        while not tombstones and time.monotonic() < deadline:
             time.sleep(2)
+            records = read_topic(env["KAFKA_BOOTSTRAP_SERVERS"], changelog)
+            tombstones = [r.key for r in records if r.value is None]
         workers.assert_alive()
     finally:
         workers.stop()
@@ -60,12 +57,12 @@ def test_a_conversation_past_the_retention_leaves_the_state_and_a_worker_restart
     docs = {d["platform_message_id"]: d for d in indexed(es, f"{prefix}-messages").values()}
     assert [json.loads(key) for key in tombstones] == [docs["old"]["conversation_id"]]
 
-    # A new worker recovers the table from the changelog: the old conversation is gone, so a
-    # late reply no longer finds its question; the recent one is still tracked.
+    # A new worker recovers the table from the changelog without the old conversation: its
+    # late reply no longer finds the question, while a conversation that is active is tracked.
     workers = Workers(env, tmp_path)
     workers.start_ready(["all"], f"{prefix}.raw")
     try:
-        cli(env, "replay", str(tmp_path / "replies.jsonl"))
+        cli(env, "replay", str(tmp_path / "later.jsonl"))
         cli(env, "wait", "--timeout", "150")
         workers.assert_alive()
     finally:

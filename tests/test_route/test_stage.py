@@ -43,12 +43,13 @@ def test_sent_overdue_flags_are_remembered_on_the_state_partition() -> None:
     flagged, _ = mark_overdue(conv, key, MONDAY_10 + timedelta(days=2))
     # Meanwhile the agent stored a newer state (a second message): it must be kept.
     respond(conv, inbound("q2", MONDAY_10 + timedelta(minutes=5)), RULES)
-    table = FakeTable({key: _with_partition(conv.to_json(), 3)})
+    table = FakeTable({key: _with_partition(conv.to_json(), 3, changed=1_000.0)})
     _remember(table, key, flagged)
     [(partition, changed_key, value)] = table.changelog
     assert (partition, changed_key) == (3, key) and table.data[key] == value
     assert value is not None
     stored = Conversation.from_json(json.loads(value)["s"])
+    assert json.loads(value)["t"] == 1_000  # a flag is no activity: the time of change stays
     assert len(stored.inbound) == 2
     assert [e.overdue_marked for _, e in sorted(stored.inbound.items())].count(True) == 1
     _remember(table, key, flagged)  # already remembered: nothing written
@@ -65,22 +66,34 @@ def test_an_original_processed_after_its_deletion_is_not_dispatched() -> None:
     assert dispatch(respond(conv, message, RULES).message) is None
 
 
-def test_a_conversation_idle_past_the_retention_leaves_the_state_and_its_changelog() -> None:
-    old, recent = Conversation(), Conversation()
-    respond(old, inbound("q", MONDAY_10), RULES)
-    respond(old, reply("r", MONDAY_10 + timedelta(hours=2)), RULES)
-    respond(recent, inbound("q2", MONDAY_10 + timedelta(days=40)), RULES)
-    assert old.last_activity() == MONDAY_10 + timedelta(hours=2)  # the reply came last
-    cutoff = MONDAY_10 + timedelta(days=30)
+def test_a_conversation_unchanged_past_the_retention_leaves_the_state_and_its_changelog() -> None:
+    conv = Conversation()
+    respond(conv, inbound("q", MONDAY_10), RULES)
+    state = conv.to_json()
+    cutoff = 10_000.0  # Unix seconds: states last changed before it go
     table = FakeTable(
-        {"old": _with_partition(old.to_json(), 2), "recent": _with_partition(recent.to_json(), 5)}
+        {
+            "old": _with_partition(state, 2, changed=9_000.0),
+            "recent": _with_partition(state, 5, changed=11_000.0),
+        }
     )
     assert _forget(table, "old", cutoff) and not _forget(table, "recent", cutoff)
     assert table.changelog == [(2, "old", None)]  # a tombstone on the state's partition
     assert list(table.data) == ["recent"]
     assert not _forget(table, "old", cutoff)  # gone already: nothing more is sent
-    # A message the agent tracked since the timer's count keeps the conversation.
-    respond(old, inbound("q3", MONDAY_10 + timedelta(days=31)), RULES)
-    table.data["old"] = _with_partition(old.to_json(), 2)
+    # The agent changed the conversation since the timer's count: it stays.
+    table.data["old"] = _with_partition(state, 2, changed=10_500.0)
     assert not _forget(table, "old", cutoff) and "old" in table.data
+
+
+def test_a_state_stored_before_changes_were_timed_goes_by_its_last_message() -> None:
+    conv = Conversation()
+    respond(conv, inbound("q", MONDAY_10), RULES)
+    respond(conv, reply("r", MONDAY_10 + timedelta(hours=2)), RULES)
+    assert conv.last_activity() == MONDAY_10 + timedelta(hours=2)  # the reply came last
+    legacy = json.dumps({"p": 1, "s": conv.to_json()})
+    last = (MONDAY_10 + timedelta(hours=2)).timestamp()
+    assert not _forget(FakeTable({"c": legacy}), "c", cutoff=last)
+    table = FakeTable({"c": legacy})
+    assert _forget(table, "c", cutoff=last + 1) and table.changelog == [(1, "c", None)]
     assert Conversation().last_activity() is None
