@@ -10,7 +10,6 @@ no stack trace.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, generate_latest
 
 from ingest.deadletter import DeadLetter
+from ingest.normalise import parse_body
 from ingest.raw import RawRecord
 from ingest.registry import NormaliseContext, NormaliseError, get_normaliser
 from ingest.verify import (
@@ -145,9 +145,9 @@ class _Ingest:
     @staticmethod
     def _json(body: bytes) -> Any:
         try:
-            return json.loads(body)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise web.HTTPBadRequest(reason=f"malformed JSON: {exc}") from None
+            return parse_body(body)
+        except NormaliseError as exc:
+            raise web.HTTPBadRequest(reason=str(exc)) from None
 
     async def healthz(self, request: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})

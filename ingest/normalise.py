@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -11,7 +12,7 @@ from ingest.events import Message
 from ingest.raw import RawRecord
 from ingest.registry import NormaliseContext, NormaliseError, get_normaliser
 
-__all__ = ["load_own_accounts", "normalise"]
+__all__ = ["load_own_accounts", "normalise", "parse_body"]
 
 DEFAULT_OWN_ACCOUNTS = Path(__file__).parent / "config" / "own_accounts.yaml"
 
@@ -22,13 +23,34 @@ def normalise(record: RawRecord, ctx: NormaliseContext) -> list[Message]:
     :raises NormaliseError: unknown source, malformed JSON, or a payload of the wrong shape.
     """
     normalise_payload = get_normaliser(record.source)
+    return normalise_payload(parse_body(record.body), ctx)
+
+
+def parse_body(body: str | bytes) -> Any:
+    """The JSON payload of a delivery, or a NormaliseError saying why it is not one.
+
+    Python parses a lone surrogate escape ("\\ud800") into a string that no encoder downstream
+    (Kafka, Elasticsearch) accepts, so such a body is refused here, where the platform can
+    still be told.
+    """
     try:
-        payload = json.loads(record.body)
+        payload = json.loads(body)
     except json.JSONDecodeError as exc:
         raise NormaliseError(
             f"malformed JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
         ) from None
-    return normalise_payload(payload, ctx)
+    except UnicodeDecodeError as exc:
+        raise NormaliseError(f"malformed JSON: not UTF-8 ({exc.reason})") from None
+    escaped = b"\\u" in body if isinstance(body, bytes) else "\\u" in body
+    if escaped:  # only an escape can hide a lone surrogate
+        try:
+            json.dumps(payload, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError as exc:
+            code = ord(exc.object[exc.start])
+            raise NormaliseError(
+                f"malformed JSON: \\u{code:04x} is a lone surrogate escape, not a character"
+            ) from None
+    return payload
 
 
 def load_own_accounts(path: Path | None = None) -> dict[str, frozenset[str]]:

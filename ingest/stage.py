@@ -54,7 +54,8 @@ def register(
             started = time.perf_counter()
             try:
                 record = RawRecord.from_json(event.value)
-                messages = normalise(record, context())
+                # serialised here, so a message no encoder takes is a dead letter, not a crash
+                messages = [(m, m.to_json()) for m in normalise(record, context())]
             except (ValidationError, NormaliseError) as exc:
                 reason = (
                     str(exc)
@@ -67,8 +68,8 @@ def register(
                 log.exception("normalise failed")
                 await _dead_letter(deadletter, "normalise", f"internal error: {exc!r}", exc, event)
                 continue
-            for message in messages:
-                await ingested.send(key=message.conversation_id.encode(), value=message.to_json())
+            for message, payload in messages:
+                await ingested.send(key=message.conversation_id.encode(), value=payload)
                 STAGE_MESSAGES.labels("normalise", message.channel, message.direction.value).inc()
             STAGE_SECONDS.labels("normalise").observe(time.perf_counter() - started)
 

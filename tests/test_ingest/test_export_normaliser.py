@@ -83,6 +83,7 @@ def test_attachment_without_text_is_kept() -> None:
         ({**BASE, "created_at": "yesterday"}, "not an ISO 8601 timestamp"),
         ({**BASE, "text": "  "}, "neither text nor attachments"),
         ({**BASE, "attachments": "image"}, "'attachments' must be a list"),
+        ({**BASE, "text": "gaslucht \ud800"}, "ud800 is a lone surrogate escape"),
     ],
 )
 def test_bad_payloads_raise_with_a_reason(body: object, reason: str) -> None:

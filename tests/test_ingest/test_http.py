@@ -117,6 +117,23 @@ def test_malformed_json_is_a_400() -> None:
     assert publisher.raw_records == []
 
 
+def test_a_lone_surrogate_escape_is_a_400_but_an_escaped_emoji_is_text() -> None:
+    publisher = RecordingPublisher()
+    body = fixture("whatsapp/text_message.json")
+    payload = json.loads(body)
+    message = payload["entry"][0]["changes"][0]["value"]["messages"][0]
+    message["text"]["body"] = "gaslucht \ud800 hier"
+    lone = json.dumps(payload).encode()
+    status, answer = request(publisher, "POST", "/webhooks/meta", **signed_meta(lone))
+    assert status == 400 and "\\ud800 is a lone surrogate escape" in answer["error"]
+    assert publisher.raw_records == []
+    message["text"]["body"] = "gaslucht \U0001f525 hier"  # json.dumps escapes it as a pair
+    pair = json.dumps(payload).encode()
+    assert b"\\ud83d\\udd25" in pair
+    status, _ = request(publisher, "POST", "/webhooks/meta", **signed_meta(pair))
+    assert status == 200 and len(publisher.raw_records) == 1
+
+
 def test_signed_delivery_of_unknown_shape_is_dead_lettered_with_the_reason() -> None:
     publisher = RecordingPublisher()
     status, answer = request(
