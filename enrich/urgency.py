@@ -195,13 +195,19 @@ class Prefilter:
         # common when no word counts are given. The choice changes speed, never matches.
         counts = {word: 1 for word in NL_STOP_WORDS | EN_STOP_WORDS}
         counts.update(word_counts or {})
-        common = [(self._compute(word), n) for word, n in sorted(counts.items())]
+        commonness: dict[int, int] = {}  # condition bit -> messages whose words satisfy it
+        for word, n in counts.items():
+            satisfied = self._compute(word)
+            while satisfied:
+                bit = satisfied & -satisfied
+                satisfied ^= bit
+                commonness[bit] = commonness.get(bit, 0) + n
         self._by_bit: dict[int, list[tuple[int, int]]] = {}
         self._always = [i for i, need in enumerate(self._needs) if not need]
         self._key_of: list[int] = []
         for i, need in enumerate(self._needs):
             bits = [1 << b for b in range(need.bit_length()) if need >> b & 1]
-            key = min(bits, key=lambda bit: sum(n for c, n in common if c & bit)) if bits else 0
+            key = min(bits, key=lambda bit: commonness.get(bit, 0)) if bits else 0
             self._key_of.append(key)
             if key:
                 self._by_bit.setdefault(key, []).append((i, need))

@@ -73,8 +73,6 @@ CONVERSATIONS_EXPIRED = Counter(
     "Conversations dropped from the tracking state after the retention period",
 )
 BACKLOG_INTERVAL_SECONDS = 15.0
-DEFAULT_RETENTION = timedelta(days=13 * 31)
-"""As long as the index keeps messages (LUISTERPOST_RETENTION_MONTHS, 13 by default)."""
 
 
 def dispatch(message: Message) -> Routing | None:
@@ -99,12 +97,12 @@ def register(
     conversations_changelog: Any,
     rules: RoutingConfig,
     topic_prefix: str,
-    retention: timedelta = DEFAULT_RETENTION,
+    retention: timedelta,
 ) -> None:
     """Attach the route agent and its conversation table to the faust app.
 
     :param retention: a conversation unchanged for this long leaves the table (and its
-        changelog); by default as long as the index keeps messages.
+        changelog); ``Settings.state_retention``.
     """
     # Keyed like the enriched topic (conversation id), so each key lives in its partition.
     conversations = app.Table(
@@ -181,10 +179,10 @@ def register(
         expired: list[str] = []
         cutoff = time.time() - retention.total_seconds()
         for key, stored in list(conversations.items()):
-            partition, state = _partition_of(stored)
+            partition, state, changed = _unwrap(stored)
             if partition not in mine:
                 continue  # a standby copy: its active owner counts it
-            if _unchanged_since(stored, cutoff):
+            if _unchanged_since(state, changed, cutoff):
                 expired.append(key)
                 continue
             conversation = Conversation.from_json(state)
@@ -224,25 +222,24 @@ def _remember(table: Any, key: str, flagged: list[str]) -> None:
     stored = table.get(key)
     if stored is None:
         return
-    partition, state = _partition_of(stored)
+    partition, state, changed = _unwrap(stored)
     conversation = Conversation.from_json(state)
     if remember_overdue(conversation, flagged):
         # a flag is no activity of the conversation: its time of last change stays
-        value = _with_partition(conversation.to_json(), partition, _changed_at(stored))
+        value = _with_partition(conversation.to_json(), partition, changed)
         table.data[key] = value
         table.send_changelog(partition, key, value)
 
 
-def _unchanged_since(stored: str, cutoff: float) -> bool:
+def _unchanged_since(state: str, changed: float | None, cutoff: float) -> bool:
     """The state last changed before ``cutoff`` (a Unix time, the worker's clock).
 
     Processing time, not message time: a replay of old messages is new activity. A state
-    stored before changes were timed goes by its last message or reply instead.
+    stored before changes were timed (``changed`` None) goes by its last message or reply.
     """
-    changed = _changed_at(stored)
     if changed is not None:
         return changed < cutoff
-    last = Conversation.from_json(_partition_of(stored)[1]).last_activity()
+    last = Conversation.from_json(state).last_activity()
     return last is not None and last.timestamp() < cutoff
 
 
@@ -255,10 +252,13 @@ def _forget(table: Any, key: str, cutoff: float) -> bool:
     the key), so a restarted worker does not bring it back. True when it was dropped.
     """
     stored = table.get(key)
-    if stored is None or not _unchanged_since(stored, cutoff):
+    if stored is None:
+        return False
+    partition, state, changed = _unwrap(stored)
+    if not _unchanged_since(state, changed, cutoff):
         return False
     del table.data[key]
-    table.send_changelog(_partition_of(stored)[0], key, None, value_serializer="raw")
+    table.send_changelog(partition, key, None, value_serializer="raw")
     return True
 
 
@@ -271,14 +271,15 @@ def _with_partition(state: str, partition: int, changed: float | None) -> str:
     return json.dumps(wrapper, separators=(",", ":"))
 
 
-def _partition_of(stored: str) -> tuple[int, str]:
+def _unwrap(stored: str) -> tuple[int, str, float | None]:
+    """(partition, state, time of last change or None) of a stored table value."""
     wrapper = json.loads(stored)
-    return int(wrapper["p"]), str(wrapper["s"])
+    changed = wrapper.get("t")
+    return int(wrapper["p"]), str(wrapper["s"]), None if changed is None else float(changed)
 
 
-def _changed_at(stored: str) -> float | None:
-    changed = json.loads(stored).get("t")
-    return None if changed is None else float(changed)
+def _partition_of(stored: str) -> tuple[int, str]:
+    return _unwrap(stored)[:2]
 
 
 def _state(stored: str | None) -> str | None:
