@@ -344,7 +344,7 @@ def apply_event(
             return incident, "ignored"
         i = matches[0]
         d = incident.deliveries[i]
-        if d.state == "cancelled" and event.kind == "delivered":
+        if event.kind == "delivered" and _firing_after_ack(incident, d):
             return _late_delivery(incident, i, event)
         if d.state != "pending":
             return incident, "ignored"
@@ -369,20 +369,47 @@ def apply_event(
     return incident, "ignored"
 
 
+def _firing_after_ack(incident: Incident, d: Delivery) -> bool:
+    """A firing notice of an acknowledged incident that a receiver took anyway: it was in
+    flight when the ack came (cancelled), or it was a repeat sent while the first copy's
+    ``delivered`` event was still on its way (already delivered)."""
+    return (
+        incident.status == "acknowledged"
+        and d.state in ("cancelled", "delivered")
+        and not d.kind.startswith("ack")
+    )
+
+
 def _late_delivery(incident: Incident, i: int, event: AlertEvent) -> tuple[Incident, str]:
-    """A notice cancelled by the ack was accepted anyway (it was in flight): resolve it too.
+    """A firing notice accepted after the ack: the receiver must get a resolve after it.
 
     It always gets its own ack notice (``ack-<kind>``): the receiver may have taken the earlier
-    ack first, even while that ack is still pending here, and the late notice fires again.
+    ack first, even while that ack is still pending here, and the late notice fires again. When
+    that ack notice went out before this copy was taken (a repeat sent while the first copy's
+    ``delivered`` event lagged), it is sent again.
     """
     d = incident.deliveries[i]
-    if incident.status != "acknowledged" or d.kind.startswith("ack"):
-        return incident, "ignored"
     deliveries = list(incident.deliveries)
-    deliveries[i] = d.model_copy(update={"state": "delivered", "delivered_at": event.at})
+    changed = d.state == "cancelled"
+    if changed:
+        deliveries[i] = d.model_copy(update={"state": "delivered", "delivered_at": event.at})
     kind = f"ack-{d.kind}"
-    if not any(x.receiver == d.receiver and x.kind == kind for x in deliveries):
+    own = next(
+        (j for j, x in enumerate(deliveries) if x.receiver == d.receiver and x.kind == kind), None
+    )
+    if own is None:
         deliveries += notices(kind, incident.level, [d.receiver], event.at)
+        changed = True
+    else:
+        resolve = deliveries[own]
+        taken_before = resolve.delivered_at is not None and resolve.delivered_at < event.at
+        if resolve.state == "delivered" and taken_before:
+            deliveries[own] = resolve.model_copy(
+                update={"state": "pending", "delivered_at": None, "next_attempt_at": event.at}
+            )
+            changed = True
+    if not changed:
+        return incident, "ignored"
     return incident.bumped(deliveries=deliveries), "delivered-late"
 
 

@@ -194,3 +194,35 @@ def test_a_repeated_failed_event_counts_once() -> None:
     assert outcome == "ignored" and twice is once
     again, _ = apply(once, failed(incident, "alertmanager", "raise", NOW + BASE, 2))
     assert again.deliveries[0].attempts == 2
+
+
+# 7. A repeat of a firing notice taken after the resolve is resolved again.
+
+
+def test_a_repeat_taken_after_the_resolve_gets_the_resolve_again() -> None:
+    incident, _ = message_in(None, "1", NOW)
+    # The raise went out, but its delivered event lagged past the in-flight hold, so the tick
+    # sent a second copy. The ack came before either event was applied.
+    acked, _ = apply(incident, event(incident, "ack", NOW + timedelta(seconds=1)))
+    first, outcome = apply(acked, delivered(incident, "alertmanager", "raise", NOW))
+    assert outcome == "delivered-late"
+    resolved = deliver_all(first, NOW + timedelta(seconds=2))
+    assert pending(resolved) == []
+    # The second copy was taken after the resolve: Alertmanager fires again until told otherwise.
+    repeat = delivered(incident, "alertmanager", "raise", NOW + timedelta(seconds=3))
+    again, outcome = apply(resolved, repeat)
+    assert outcome == "delivered-late"
+    assert pending(again) == [("alertmanager", "ack-raise")]
+    assert apply(again, repeat) == (again, "ignored")  # applied twice: no further change
+
+
+def test_a_repeat_taken_before_the_resolve_needs_nothing_more() -> None:
+    incident, _ = message_in(None, "1", NOW)
+    acked, _ = apply(incident, event(incident, "ack", NOW + timedelta(seconds=1)))
+    first, _ = apply(acked, delivered(incident, "alertmanager", "raise", NOW))
+    resolved = deliver_all(first, NOW + timedelta(seconds=5))
+    earlier = delivered(incident, "alertmanager", "raise", NOW + timedelta(seconds=4))
+    assert apply(resolved, earlier) == (resolved, "ignored")
+    # An open incident's repeat copies change nothing either: it is meant to fire.
+    raised = deliver_all(incident, NOW)
+    assert apply(raised, delivered(incident, "alertmanager", "raise", NOW)) == (raised, "ignored")
