@@ -168,6 +168,7 @@ def _register_alert_stage(
         receivers=receivers_from(settings.alertmanager_url, settings.alert_webhook_urls),
         es_client=lambda: async_client(settings.es_url, settings.es_api_key),
         index_names=AlertIndexNames(settings.index_prefix),
+        retention=settings.state_retention,
         tick_seconds=settings.alert_tick_seconds,
         retry_base=timedelta(seconds=settings.alert_retry_seconds),
     )

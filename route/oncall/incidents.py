@@ -36,9 +36,11 @@ __all__ = [
     "expires_at",
     "expiry_due",
     "find_incident",
+    "forgettable",
     "incident_chain",
     "incident_id_for",
     "incident_record",
+    "last_change",
     "notices",
     "replace_incident",
     "retire",
@@ -424,6 +426,38 @@ def escalation_due(incident: Incident, now: datetime) -> int | None:
 
 def due_deliveries(incident: Incident, now: datetime) -> list[Delivery]:
     return [d for d in incident.deliveries if d.state == "pending" and d.next_attempt_at <= now]
+
+
+def last_change(incident: Incident) -> datetime:
+    """The latest moment the conversation's incidents changed: raised, acknowledged, escalated,
+    upgraded, expired, a notice delivered, a message joined. All but the last are the worker's
+    clock, so a replay of old messages counts as new activity."""
+    moments: list[datetime] = []
+    for version in incident_chain(incident):
+        moments += [version.raised_at, version.last_message_at]
+        moments += [
+            moment
+            for moment in (
+                version.acknowledged_at,
+                version.escalated_at,
+                version.upgraded_at,
+                version.expired_at,
+                *(d.delivered_at for d in version.deliveries),
+            )
+            if moment is not None
+        ]
+    return max(moments)
+
+
+def forgettable(incident: Incident, now: datetime, retention: timedelta) -> bool:
+    """Nothing left to do for the conversation's incidents, and unchanged for ``retention``:
+    none is open, no notice is pending. The caller also checks that the last state is indexed.
+    """
+    settled = all(
+        version.status != "open" and not any(d.state == "pending" for d in version.deliveries)
+        for version in incident_chain(incident)
+    )
+    return settled and last_change(incident) < now - retention
 
 
 def incident_chain(incident: Incident) -> list[Incident]:

@@ -46,6 +46,7 @@ from route.oncall.incidents import (
     escalation_due,
     expiry_due,
     find_incident,
+    forgettable,
     incident_chain,
     incident_record,
     replace_incident,
@@ -87,6 +88,10 @@ TIME_TO_ACK = Histogram(
     buckets=(30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400, 43200),
 )
 OPEN = Gauge("luisterpost_oncall_open_incidents", "Unacknowledged incidents owned by this worker")
+FORGOTTEN = Counter(
+    "luisterpost_oncall_incidents_forgotten_total",
+    "Conversations whose settled incidents left the state after the retention period",
+)
 IN_FLIGHT_HOLD = 30.0
 """Seconds a sent notice or requested escalation is not repeated while its event is applied."""
 
@@ -103,10 +108,16 @@ def register(
     receivers: list[Receiver],
     es_client: Callable[[], AsyncElasticsearch],
     index_names: AlertIndexNames,
+    retention: timedelta,
     tick_seconds: float = 1.0,
     retry_base: timedelta = timedelta(seconds=2),
 ) -> None:
-    """Attach the alert agents, the incidents table and the delivery/escalation timer."""
+    """Attach the alert agents, the incidents table and the delivery/escalation timer.
+
+    :param retention: a conversation whose incidents are settled (none open, no notice
+        pending, indexed) and unchanged for this long leaves the table and its changelog;
+        ``Settings.state_retention``.
+    """
     names = [r.name for r in receivers]
     deliverer = Deliverer(receivers, config)
     if not receivers:
@@ -328,6 +339,7 @@ def register(
         now = datetime.now(UTC)
         changed: list[Incident] = []
         live: set[str] = set()
+        done: list[str] = []
         open_count = 0
         for conversation in list(incidents.keys()):
             incident = load(conversation)
@@ -339,6 +351,11 @@ def register(
             for version in chain:
                 if indexed.get(version.incident_id, 0) < version.version:
                     changed.append(version)
+            if forgettable(incident, now, retention) and all(
+                indexed.get(version.incident_id, 0) >= version.version for version in chain
+            ):
+                done.append(conversation)
+                continue
             for older in chain[1:]:  # a replaced incident's notices (an ack) still go out
                 send_due(older, now)
             expiry = (incident.incident_id, f"expire-{incident.version}", "")
@@ -366,7 +383,25 @@ def register(
         OPEN.set(open_count)
         if changed:
             await index(changed)
+        for conversation in done:
+            if forget(conversation, now):
+                FORGOTTEN.inc()
         forget_settled(live)
+
+    def forget(conversation: str, now: datetime) -> bool:
+        """Drop a settled conversation from the table and, with a tombstone, its changelog.
+
+        Outside an agent, like the conversations' retention in route: it decides on the state
+        as it is now, with no await in between, so an urgent message applied since the tick
+        looked keeps the incident. True when it was dropped.
+        """
+        incident = load(conversation)
+        if incident is None or not forgettable(incident, now, retention):
+            return False
+        del incidents.data[conversation]
+        incidents.send_changelog(incident.partition, conversation, None, value_serializer="raw")
+        parsed.pop(conversation, None)
+        return True
 
     def forget_settled(live: set[str]) -> None:
         """Drop bookkeeping a long-running worker no longer needs, so memory stays bounded.

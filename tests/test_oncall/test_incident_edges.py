@@ -11,10 +11,13 @@ from route.oncall.incidents import (
     Incident,
     apply_event,
     due_deliveries,
+    expire,
     expires_at,
     expiry_due,
     find_incident,
+    forgettable,
     incident_chain,
+    last_change,
     replace_incident,
 )
 from route.oncall.policy import on_message
@@ -226,3 +229,32 @@ def test_a_repeat_taken_before_the_resolve_needs_nothing_more() -> None:
     # An open incident's repeat copies change nothing either: it is meant to fire.
     raised = deliver_all(incident, NOW)
     assert apply(raised, delivered(incident, "alertmanager", "raise", NOW)) == (raised, "ignored")
+
+
+# 8. A conversation's incidents leave the state once settled and unchanged for the retention.
+
+RETENTION = timedelta(days=30)
+
+
+def test_settled_incidents_are_forgotten_after_the_retention_and_not_before() -> None:
+    incident, _ = message_in(None, "1", NOW)
+    assert not forgettable(incident, NOW + 2 * RETENTION, RETENTION)  # open: still paging
+    acked, _ = apply(deliver_all(incident, NOW), event(incident, "ack", NOW + HOUR))
+    assert not forgettable(acked, NOW + 2 * RETENTION, RETENTION)  # its ack notices are pending
+    settled = deliver_all(acked, NOW + 2 * HOUR)
+    assert last_change(settled) == NOW + 2 * HOUR
+    assert not forgettable(settled, NOW + 2 * HOUR + RETENTION, RETENTION)
+    assert forgettable(settled, NOW + 2 * HOUR + RETENTION + timedelta(seconds=1), RETENTION)
+
+
+def test_a_superseded_incident_with_a_pending_notice_keeps_the_conversation() -> None:
+    incident, _ = message_in(None, "1", NOW)
+    acked, _ = apply(deliver_all(incident, NOW), event(incident, "ack", NOW + HOUR))
+    # A new incident replaced it before its ack notices went out; the new one expired since.
+    later = NOW + DAY + 2 * HOUR
+    new, outcome = message_in(acked, "2", later)
+    assert outcome == "raised" and new.superseded is not None
+    expired = deliver_all(expire(new, later + DAY), later + DAY)
+    assert expired.status == "expired"
+    assert pending(expired.superseded) == [("alertmanager", "ack"), ("webhook-1", "ack")]
+    assert not forgettable(expired, later + 2 * RETENTION, RETENTION)
