@@ -1,12 +1,14 @@
 """`make eval`: the production path (trained pipeline + urgency safety layer) on held-out data.
 
-Two sections, each with per-class precision/recall/F1, macro-F1 and a confusion matrix for
+One section per dataset, each with per-class precision/recall/F1, macro-F1 and a confusion matrix for
 topic, urgency and intent, and the issue's targets (topic macro-F1 >= 0.85, intent >= 0.75,
 spoed recall >= 0.95 with precision >= 0.70, hoog+spoed recall >= 0.90) with pass/fail:
 
 - ``test``: the held-out test split of the corpus (never used for training or model choice);
 - ``check``: enrich/corpus/check/check.jsonl, written independently of the corpus and the rules
-  (reported when the file exists).
+  (reported when the file exists);
+- ``batch-h``: enrich/corpus/heldout/batch-h.jsonl, a corpus batch kept out of training and
+  model choice (see heldout/README.md).
 
 Urgency is scored as the enrich worker sets it (model, then the safety layer); the model's own
 urgency numbers are shown beside it.
@@ -46,6 +48,7 @@ AUDITS = HERE / "corpus" / "audit"
 DATASETS = {
     "test": HERE / "corpus" / "test.jsonl",
     "check": HERE / "corpus" / "check" / "check.jsonl",
+    "batch-h": HERE / "corpus" / "heldout" / "batch-h.jsonl",
 }
 
 

@@ -78,3 +78,15 @@ def test_split_is_append_only_and_never_grows_the_test_split(tmp_path: Path) -> 
 
 def load_from(path: Path) -> list[dict[str, str]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def test_the_held_out_sets_share_no_text_with_the_splits() -> None:
+    """The check set and batch H measure the classifier only while nothing trains on them."""
+    text_key = runpy.run_path(str(CORPUS / "split.py"))["text_key"]
+    in_splits = {text_key(r["text"]) for name in ("train", "dev", "test") for r in load(name)}
+    for path in (CORPUS / "check" / "check.jsonl", CORPUS / "heldout" / "batch-h.jsonl"):
+        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+        assert len(rows) > 400
+        shared = [r["text"] for r in rows if text_key(r["text"]) in in_splits]
+        # only replies any writer writes ("👍", "Test") may coincide
+        assert all(len(text.split()) <= 2 for text in shared), (path.name, shared)
