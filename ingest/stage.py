@@ -5,13 +5,21 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from prometheus_client import Counter
 from pydantic import ValidationError
 
 from ingest.deadletter import dead_letter_for
-from ingest.dedupe import Delivery, classify_delivery, decode_seen, encode_seen, remember
+from ingest.dedupe import (
+    Delivery,
+    Remembered,
+    classify_delivery,
+    forgettable,
+    remember,
+    sweep_interval,
+)
 from ingest.events import Message
 from ingest.metrics import DEAD_LETTERS, STAGE_ERRORS, STAGE_MESSAGES, STAGE_SECONDS
 from ingest.normalise import normalise
@@ -24,6 +32,10 @@ log = logging.getLogger(__name__)
 
 DELIVERIES = Counter(
     "luisterpost_ingest_deliveries_total", "Deduplication outcomes", ["channel", "outcome"]
+)
+FORGOTTEN = Counter(
+    "luisterpost_ingest_dedupe_forgotten_total",
+    "Messages whose seen versions left the dedupe table after the retention period",
 )
 
 
@@ -45,8 +57,13 @@ def register(
     deadletter: Any,
     dedupe_changelog: Any,
     context: Callable[[], NormaliseContext],
+    retention: timedelta,
 ) -> None:
-    """Attach the normalise and dedupe agents to the faust app."""
+    """Attach the normalise and dedupe agents to the faust app.
+
+    :param retention: what the dedupe table remembers of a message is dropped (with a
+        tombstone on its changelog) once unchanged for this long; ``Settings.state_retention``.
+    """
 
     @app.agent(raw, name="ingest.normalise")
     async def normalise_agent(stream: Any) -> None:
@@ -100,11 +117,33 @@ def register(
                     event,
                 )
                 continue
-            versions = decode_seen(seen.get(message.message_id))
+            versions = Remembered.decode(seen.get(message.message_id)).seen
             outcome = classify_delivery(versions, message.content_hash)
             DELIVERIES.labels(message.channel, outcome.value).inc()
             if outcome is Delivery.DUPLICATE:
                 continue
             # Send first, remember second: a crash in between repeats a message, never loses one.
             await normalised.send(key=event.key, value=event.value)
-            seen[message.message_id] = encode_seen(remember(versions, message.content_hash))
+            seen[message.message_id] = Remembered(
+                remember(versions, message.content_hash), event.message.partition, time.time()
+            ).encode()
+
+    @app.timer(sweep_interval(retention), name="ingest.dedupe-retention")
+    async def forget_old_messages() -> None:
+        """Drop messages unchanged for the retention from the table and its changelog.
+
+        Outside an agent, like the conversations' retention in route: the changelog gets a
+        tombstone on the entry's partition, as faust writes one for a deleted key. There is no
+        await in the loop, so the agent cannot change an entry between the check and the drop.
+        """
+        if app.rebalancing or not app.tables.recovery.completed.is_set():
+            return
+        topic = ingested.get_topic_name()
+        mine = {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == topic}
+        cutoff = time.time() - retention.total_seconds()
+        for message_id, value in list(seen.data.items()):
+            entry = Remembered.decode(value)
+            if entry.partition in mine and forgettable(entry, cutoff):
+                del seen.data[message_id]
+                seen.send_changelog(entry.partition, message_id, None, value_serializer="raw")
+                FORGOTTEN.inc()

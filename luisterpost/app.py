@@ -98,6 +98,7 @@ def build_app(settings: Settings, stages: Sequence[str]) -> faust.App:
             deadletter=deadletter,
             dedupe_changelog=changelog(names.dedupe_changelog),
             context=lambda: NormaliseContext(secret, datetime.now(UTC), own_accounts),
+            retention=settings.state_retention,
         )
     if "enrich" in stages:
         classifier = Enricher(  # the trained pipeline, urgency rules, the municipality's places

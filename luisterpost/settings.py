@@ -88,8 +88,9 @@ class Settings(BaseSettings):
     retention_months: int = Field(default=13, ge=1)
     """Months of messages kept; `luisterpost retention` deletes older monthly indices."""
     state_retention_days: float | None = Field(default=None, gt=0)
-    """Days a conversation's tracking state is kept after its last change (default: 31 days
-    per retention month, as long as the index keeps its messages)."""
+    """Days the workers' state is kept after its last change: a conversation's tracking, its
+    settled incidents, the dedupe table's versions of a message (default: 31 days per retention
+    month, as long as the index keeps its messages)."""
 
     @property
     def state_retention(self) -> timedelta:

@@ -3,14 +3,6 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ingest.dedupe import (
-    MAX_VERSIONS,
-    Delivery,
-    classify_delivery,
-    decode_seen,
-    encode_seen,
-    remember,
-)
 from ingest.events import Direction, message_id_for
 from ingest.normalise import normalise
 from ingest.raw import RawRecord
@@ -101,24 +93,3 @@ def test_raw_record_keeps_body_unchanged() -> None:
     record = raw(body)
     assert RawRecord.from_json(record.to_json()).body == body
     assert record.delivery_id == raw(body).delivery_id != raw(body + " ").delivery_id
-
-
-def test_deduplication_outcomes() -> None:
-    assert classify_delivery([], "h1") is Delivery.NEW
-    assert classify_delivery(["h1"], "h1") is Delivery.DUPLICATE
-    assert classify_delivery(["h1"], "h2") is Delivery.EDIT
-
-
-def test_replay_of_original_then_edit_is_all_duplicate() -> None:
-    seen = remember(remember([], "original"), "edit")
-    assert classify_delivery(seen, "original") is Delivery.DUPLICATE
-    assert classify_delivery(seen, "edit") is Delivery.DUPLICATE
-
-
-def test_remembered_versions_are_bounded_and_survive_encoding() -> None:
-    seen: list[str] = []
-    for n in range(MAX_VERSIONS + 5):
-        seen = remember(seen, f"h{n}")
-    assert len(seen) == MAX_VERSIONS and seen[-1] == f"h{MAX_VERSIONS + 4}"
-    assert decode_seen(encode_seen(seen)) == seen
-    assert decode_seen(None) == []
