@@ -90,6 +90,8 @@ class OutboundEntry:
     answers: list[str] = field(default_factory=list)
     reply_to: str | None = None
     """The message id the platform says this reply answers, if any."""
+    deleted: bool = False
+    """The municipality deleted it: a redelivered copy stays empty (it still answers)."""
 
 
 class OverdueUpdate(BaseModel):
@@ -158,8 +160,8 @@ class Conversation:
     inbound: dict[str, InboundEntry] = field(default_factory=dict)
     outbound: dict[str, OutboundEntry] = field(default_factory=dict)
     deleted: list[str] = field(default_factory=list)
-    """Inbound message ids deleted and not tracked: the deletion came first, or the entry was
-    pruned (a redelivered original must stay empty)."""
+    """Message ids (inbound or replies) deleted and not tracked: the deletion came first, or
+    the entry was pruned (a redelivered original must stay empty)."""
     pruned: dict[str, str] = field(default_factory=dict)
     """Pruned inbound message id -> author, so a later reply naming one still answers only that
     resident (bounded like the rest, oldest first out)."""
@@ -214,7 +216,8 @@ class Conversation:
         if len(self.outbound) > MAX_ENTRIES:
             oldest = sorted((e.received_at, k) for k, e in self.outbound.items())
             for _, key in oldest[: len(self.outbound) - MAX_ENTRIES]:
-                del self.outbound[key]
+                if self.outbound.pop(key).deleted and key not in self.deleted:
+                    self.deleted.append(key)
         del self.deleted[:-MAX_ENTRIES]
 
 
@@ -356,10 +359,11 @@ def respond(
 
 
 def _forget(conv: Conversation, message: Message) -> None:
-    """A deleted inbound message stops waiting; its answer, if any, still counts."""
-    if message.direction.value != "inbound":
-        return  # a deleted reply was still sent: it keeps answering
-    entry = conv.inbound.get(message.message_id)
+    """A deleted inbound message stops waiting; its answer, if any, still counts. A deleted
+    reply was still sent, so it keeps answering; both are remembered as deleted, so a
+    redelivered original goes out emptied."""
+    tracked = conv.inbound if message.direction.value == "inbound" else conv.outbound
+    entry = tracked.get(message.message_id)
     if entry is not None:
         entry.deleted = True
     elif message.message_id not in conv.deleted:
@@ -461,7 +465,11 @@ def _outbound(
     reply_id = message.message_id
     reply = conv.outbound.get(reply_id)
     if reply is None:
-        reply = OutboundEntry(received_at=message.received_at.isoformat())
+        reply = OutboundEntry(
+            received_at=message.received_at.isoformat(), deleted=reply_id in conv.deleted
+        )
+        if reply.deleted:
+            conv.deleted.remove(reply_id)
         conv.outbound[reply_id] = reply
     if reply.reply_to is None:
         reply.reply_to = message.reply_to  # also fills in state stored before reply_to was kept
@@ -475,6 +483,8 @@ def _outbound(
     skip = {reply_id, *answered}
     updates += _other_updates(conv, message.conversation_id, changed, calendars, skip=skip)
     completed = message.model_copy(update={"answers": sorted(reply.answers)})
+    if reply.deleted:
+        completed = _emptied(completed)
     return Outcome(completed, updates, changed.newly)
 
 

@@ -387,6 +387,32 @@ def test_a_pruned_deleted_message_stays_deleted_when_redelivered(
     assert respond(conv, question, RULES).message.deleted
 
 
+def test_a_deleted_reply_stays_empty_when_redelivered_and_still_answers() -> None:
+    conv = Conversation()
+    question = inbound("q", MONDAY_10)
+    respond(conv, question, RULES)
+    answer = reply("r", MONDAY_10 + timedelta(minutes=20))
+    respond(conv, answer, RULES)
+    respond(conv, answer.model_copy(update={"deleted": True, "text": ""}), RULES)
+    again = respond(conv, answer, RULES).message
+    assert again.deleted and again.text == "" and again.content_hash == "deleted"
+    assert again.answers == [question.message_id]  # it was sent: it still answers
+    assert conv.inbound[question.message_id].answered_by == answer.message_id
+    assert Conversation.from_json(conv.to_json()) == conv
+
+
+def test_a_reply_deletion_processed_before_the_reply_keeps_it_empty() -> None:
+    conv = Conversation()
+    question = inbound("q", MONDAY_10)
+    respond(conv, question, RULES)
+    answer = reply("r", MONDAY_10 + timedelta(minutes=20))
+    respond(conv, answer.model_copy(update={"deleted": True, "text": ""}), RULES)
+    assert conv.deleted == [answer.message_id]
+    original = respond(conv, answer, RULES).message
+    assert original.deleted and original.text == "" and conv.deleted == []
+    assert conv.unanswered() == []  # the reply answered the question all the same
+
+
 # Overdue: the backlog timer flags unanswered messages past due once ----------------------
 
 
