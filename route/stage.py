@@ -35,7 +35,7 @@ from route.responses import Conversation, mark_overdue, remember_overdue, respon
 from route.router import route
 from route.rules import RoutingConfig
 
-__all__ = ["dispatch", "register"]
+__all__ = ["dispatch", "forwards_deletion", "register"]
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +84,12 @@ def dispatch(message: Message) -> Routing | None:
     if message.deleted or message.enrichment is None:
         return None
     return message.routing
+
+
+def forwards_deletion(message: Message) -> bool:
+    """A resident's deletion also goes to the alert stage, which removes the message's words
+    from an incident that quotes it (AVG/GDPR); an alert for it may or may not exist."""
+    return message.deleted and message.direction is Direction.INBOUND
 
 
 def register(
@@ -149,6 +155,8 @@ def register(
                 if routing.alert is not None:
                     await alerts.send(key=event.key, value=payload)
                     ALERTS.labels(routing.department, routing.alert.severity).inc()
+            elif forwards_deletion(message):
+                await alerts.send(key=event.key, value=payload)
             await routed.send(key=event.key, value=payload)
             for update in outcome.updates:
                 await routed.send(key=event.key, value=update.to_json())

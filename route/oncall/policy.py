@@ -19,13 +19,23 @@ from route.oncall.incidents import (
     Incident,
     expire,
     expires_at,
+    incident_chain,
     incident_id_for,
     notices,
+    replace_incident,
     retire,
 )
 from route.oncall.roster import on_call
 
-__all__ = ["Outcome", "excerpt", "on_message", "render_text", "stale_cutoff"]
+__all__ = [
+    "DELETED_EXCERPT",
+    "Outcome",
+    "excerpt",
+    "on_deletion",
+    "on_message",
+    "render_text",
+    "stale_cutoff",
+]
 
 Outcome = Literal["raised", "stale", "joined", "upgraded", "duplicate", "not-an-alert"]
 _WEEKDAYS = ("ma", "di", "wo", "do", "vr", "za", "zo")
@@ -126,6 +136,29 @@ def on_message(
         superseded=retire(current) if current else None,
     )
     return incident, "stale" if stale else "raised"
+
+
+DELETED_EXCERPT = "[bericht verwijderd door de afzender]"
+"""The excerpt of an incident whose raising message its author deleted."""
+
+
+def on_deletion(current: Incident | None, message_id: str) -> Incident | None:
+    """The conversation's incidents with the deleted message's words removed, or None when
+    none quoted it. The excerpt and the places come from the message that raised an incident;
+    they leave its state, and so its index document, the next notices and the alert text. What
+    was already sent (a page, an alert-events record) cannot be called back.
+    """
+    if current is None:
+        return None
+    updated = current
+    for incident in incident_chain(current):
+        quoted = incident.excerpt != DELETED_EXCERPT or incident.location is not None
+        if incident.message_ids[0] == message_id and quoted:
+            # replace_incident bumps the conversation's current version too, so the alert
+            # worker re-indexes both
+            redacted = incident.bumped(excerpt=DELETED_EXCERPT, location=None)
+            updated = replace_incident(updated, redacted)
+    return None if updated is current else updated
 
 
 def _upgraded(

@@ -53,7 +53,7 @@ from route.oncall.incidents import (
     retry_delay,
 )
 from route.oncall.index import AlertIndexNames, alert_document
-from route.oncall.policy import on_message, render_text
+from route.oncall.policy import on_deletion, on_message, render_text
 
 __all__ = ["register"]
 
@@ -177,6 +177,12 @@ def register(
                 await dead_letter(reason, exc, event)
                 continue
             current = load(message.conversation_id)
+            if message.deleted:  # its author deleted it: its words leave the incident
+                redacted = on_deletion(current, message.message_id)
+                if redacted is not None:
+                    store(redacted)
+                    log.info("incident text removed: message %s was deleted", message.message_id)
+                continue
             now = datetime.now(UTC)
             incident, outcome = on_message(
                 current,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 from route.oncall.delivery import alertmanager_alerts, notice_text
@@ -20,7 +21,7 @@ from route.oncall.incidents import (
     last_change,
     replace_incident,
 )
-from route.oncall.policy import on_message
+from route.oncall.policy import DELETED_EXCERPT, on_deletion, on_message, render_text
 from route.rules import load_rules
 from tests.test_oncall.support import config, urgent
 
@@ -258,3 +259,38 @@ def test_a_superseded_incident_with_a_pending_notice_keeps_the_conversation() ->
     assert expired.status == "expired"
     assert pending(expired.superseded) == [("alertmanager", "ack"), ("webhook-1", "ack")]
     assert not forgettable(expired, later + 2 * RETENTION, RETENTION)
+
+
+# 9. A deleted message's words leave the incidents that quote it.
+
+
+def test_a_deleted_raising_message_leaves_the_incident_text_and_places() -> None:
+    incident, _ = message_in(None, "1", NOW)
+    assert incident.excerpt and incident.location == "Molenweg"
+    joined, outcome = message_in(incident, "2", NOW + timedelta(minutes=5))
+    assert outcome == "joined"
+    raising, follow_up = joined.message_ids
+    # the follow-up is not quoted: its deletion changes nothing
+    assert on_deletion(joined, follow_up) is None
+    redacted = on_deletion(joined, raising)
+    assert redacted is not None and redacted.version == joined.version + 1
+    assert (redacted.excerpt, redacted.location) == (DELETED_EXCERPT, None)
+    assert DELETED_EXCERPT in render_text(redacted, config())
+    assert "Molenweg" not in json.dumps(
+        alertmanager_alerts(redacted, redacted.deliveries[0], config())
+    )
+    assert on_deletion(redacted, raising) is None  # applied twice: nothing more
+    assert on_deletion(None, raising) is None
+
+
+def test_a_deletion_reaches_a_replaced_incident_in_the_chain() -> None:
+    first, _ = message_in(None, "1", NOW)
+    later = NOW + DAY + HOUR  # the first incident expired: a new one replaces it
+    current, outcome = message_in(first, "2", later)
+    assert outcome == "raised" and current.superseded is not None
+    redacted = on_deletion(current, first.message_ids[0])
+    assert redacted is not None and redacted.version == current.version + 1
+    assert redacted.excerpt == current.excerpt  # the current incident quotes another message
+    old = find_incident(redacted, first.incident_id)
+    assert old is not None and old.excerpt == DELETED_EXCERPT and old.location is None
+    assert old.version == current.superseded.version + 1  # so the worker indexes it again

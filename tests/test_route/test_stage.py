@@ -5,7 +5,7 @@ from datetime import timedelta
 from typing import Any
 
 from route.responses import Conversation, mark_overdue, respond
-from route.stage import _forget, _remember, _with_partition, dispatch
+from route.stage import _forget, _remember, _with_partition, dispatch, forwards_deletion
 from tests.test_route.test_responses import MONDAY_10, RULES, inbound, reply
 
 
@@ -16,6 +16,14 @@ def test_a_routed_message_is_dispatched_but_its_deletion_is_not() -> None:
     deleted = message.model_copy(update={"deleted": True, "text": ""})
     assert dispatch(deleted) is None  # not routed, counted or alerted again
     assert dispatch(reply("r", MONDAY_10)) is None
+
+
+def test_a_residents_deletion_goes_to_the_alert_stage_and_nothing_else_does() -> None:
+    message = inbound("q", MONDAY_10, urgency="spoed")
+    assert not forwards_deletion(message)  # alerted by its routing, if at all
+    assert forwards_deletion(message.model_copy(update={"deleted": True, "text": ""}))
+    deleted_reply = reply("r", MONDAY_10).model_copy(update={"deleted": True, "text": ""})
+    assert not forwards_deletion(deleted_reply)  # the municipality's replies raise no alerts
 
 
 class FakeTable:
