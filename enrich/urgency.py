@@ -161,13 +161,15 @@ class Prefilter:
     ) -> None:
         conditions: dict[tuple[str, Any], int] = {}
         self._needs: list[int] = []
+        self._sequences: list[list[int]] = []  # the required conditions in pattern order
         for pattern in patterns:
-            need = 0
+            sequence = []
             for token in pattern:
                 test = _lower_test(token) if _required(token) else None
                 if test is not None:
-                    need |= 1 << conditions.setdefault(test, len(conditions))
-            self._needs.append(need)  # 0: no word condition, every doc passes
+                    sequence.append(1 << conditions.setdefault(test, len(conditions)))
+            self._needs.append(sum(set(sequence)))  # 0: no word condition, every doc passes
+            self._sequences.append(sequence)
         # literal words: one dict lookup; regular expressions: one combined search first,
         # since most words match none of them (each word type is looked at only once)
         self._literal: dict[str, int] = {}
@@ -252,19 +254,51 @@ class Prefilter:
         """(pattern, start, end): the stretch of the doc where each possible pattern can match.
 
         A match contains a word with the pattern's key condition and is at most the pattern's
-        longest length, so the Matcher need not walk the rest of a long message.
+        longest length, so the Matcher need not walk the rest of a long message. A pattern
+        whose required words do not occur in its order within that length cannot match and
+        gets no window (the prefilter alone knows which words occur, not where).
         """
-        known = self._bits.get
-        bits = [known(lower, 0) for lower in lowers]
+        known = self._bits
+        bits = [
+            known[lower] if lower in known else self._compute(doc.vocab.strings[lower])
+            for lower in lowers  # computed afresh only once the bounded cache is full
+        ]
         out = []
         for i in possible:
             key, longest = self._key_of[i], self._longest[i]
+            if not _in_order(bits, self._sequences[i], longest):
+                continue
             at = [p for p, b in enumerate(bits) if b & key]
             if not key or longest is None or not at:
                 out.append((i, 0, len(doc)))
             else:
                 out.append((i, max(0, at[0] - longest + 1), min(len(doc), at[-1] + longest)))
         return out
+
+
+def _in_order(bits: list[int], sequence: list[int], longest: int | None) -> bool:
+    """Whether words with ``sequence``'s conditions occur in that order, within ``longest``
+    tokens from the first to the last: a necessary condition for the pattern to match.
+
+    From each start, the earliest next word ends the shortest such stretch; when even that
+    runs past the doc's end, no later start can do better.
+    """
+    if not sequence:
+        return True
+    first, rest = sequence[0], sequence[1:]
+    for start, word in enumerate(bits):
+        if not word & first:
+            continue
+        position = start
+        for condition in rest:
+            position += 1
+            while position < len(bits) and not bits[position] & condition:
+                position += 1
+            if position == len(bits):
+                return False
+        if longest is None or position - start < longest:
+            return True
+    return False
 
 
 _SPLIT_GAP = 6
@@ -360,13 +394,14 @@ class _Rules:
         ``set_sentences`` runs only when a pattern that reads IS_SENT_START can match (the
         sentencizer costs time on every doc)."""
         possible = self._prefilter(doc, lowers)
+        windows = self._prefilter.windows(doc, lowers, possible) if possible else []
         found = self._phrases(doc) if len(self._phrases) else []
-        if not possible and not found:
+        if not windows and not found:
             return []
-        if set_sentences is not None and any(self._needs_sentences[i] for i in possible):
+        if set_sentences is not None and any(self._needs_sentences[i] for i, _, _ in windows):
             set_sentences(doc)
         unique = {(doc.vocab.strings[key], start, end) for key, start, end in found}
-        for i, start, end in self._prefilter.windows(doc, lowers, possible):
+        for i, start, end in windows:
             key, matcher = self._matchers[i]
             unique |= {(key, start + s, start + e) for s, e in matcher(doc[start:end])}
         return sorted(unique, key=lambda match: (match[1], match[2], match[0]))

@@ -353,3 +353,23 @@ def test_the_shipped_word_counts_are_the_commonest_training_words() -> None:
     shipped = load_word_counts(DEFAULT_WORD_COUNTS)
     assert len(shipped) == 3_000 and shipped["de"] > shipped["gas"] > 0
     assert count_words(["De gas, de GAS!", "gas"], top=2) == [("gas", 2), ("!", 1)]
+
+
+@pytest.mark.parametrize(
+    ("bits", "sequence", "longest", "expected"),
+    [
+        ([1, 0, 2], [1, 2], 3, True),  # in order, within three tokens
+        ([1, 0, 2], [1, 2], 2, False),  # in order, but too far apart
+        ([2, 0, 1], [1, 2], None, False),  # the words occur, the other way round
+        ([1, 0, 0, 1, 2], [1, 2], 2, True),  # a later start fits
+        ([3], [1, 2], None, False),  # one word cannot be two tokens of a pattern
+        ([1, 1], [1, 1], 2, True),  # the same condition twice
+        ([0, 0], [], 1, True),  # no word condition: every doc may match
+    ],
+)
+def test_in_order_finds_a_patterns_required_words_in_order_and_in_reach(
+    bits: list[int], sequence: list[int], longest: int | None, expected: bool
+) -> None:
+    from enrich.urgency import _in_order
+
+    assert _in_order(bits, sequence, longest) is expected
