@@ -357,9 +357,7 @@ def register(
             for version in chain:
                 if indexed.get(version.incident_id, 0) < version.version:
                     changed.append(version)
-            if forgettable(incident, now, retention) and all(
-                indexed.get(version.incident_id, 0) >= version.version for version in chain
-            ):
+            if settled_and_indexed(incident, now):
                 done.append(conversation)
                 continue
             for older in chain[1:]:  # a replaced incident's notices (an ack) still go out
@@ -394,6 +392,13 @@ def register(
                 FORGOTTEN.inc()
         forget_settled(live)
 
+    def settled_and_indexed(incident: Incident, now: datetime) -> bool:
+        """Settled and unchanged for the retention, with every version's last state indexed."""
+        return forgettable(incident, now, retention) and all(
+            indexed.get(version.incident_id, 0) >= version.version
+            for version in incident_chain(incident)
+        )
+
     def forget(conversation: str, now: datetime) -> bool:
         """Drop a settled conversation from the table and, with a tombstone, its changelog.
 
@@ -402,7 +407,7 @@ def register(
         looked keeps the incident. True when it was dropped.
         """
         incident = load(conversation)
-        if incident is None or not forgettable(incident, now, retention):
+        if incident is None or not settled_and_indexed(incident, now):
             return False
         del incidents.data[conversation]
         incidents.send_changelog(incident.partition, conversation, None, value_serializer="raw")
