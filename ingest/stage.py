@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -33,6 +34,8 @@ log = logging.getLogger(__name__)
 DELIVERIES = Counter(
     "luisterpost_ingest_deliveries_total", "Deduplication outcomes", ["channel", "outcome"]
 )
+SWEEP_SLICE = 10_000
+"""Dedupe entries looked at between two yields to the agents during the retention sweep."""
 FORGOTTEN = Counter(
     "luisterpost_ingest_dedupe_forgotten_total",
     "Messages whose seen versions left the dedupe table after the retention period",
@@ -133,17 +136,23 @@ def register(
         """Drop messages unchanged for the retention from the table and its changelog.
 
         Outside an agent, like the conversations' retention in route: the changelog gets a
-        tombstone on the entry's partition, as faust writes one for a deleted key. There is no
-        await in the loop, so the agent cannot change an entry between the check and the drop.
+        tombstone on the entry's partition, as faust writes one for a deleted key. The table can
+        hold a year of messages, so the sweep yields to the agents between slices; each entry is
+        read again right before it is dropped, with no await in between, so one the agent
+        remembered meanwhile stays.
         """
         if app.rebalancing or not app.tables.recovery.completed.is_set():
             return
         topic = ingested.get_topic_name()
         mine = {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == topic}
         cutoff = time.time() - retention.total_seconds()
-        for message_id, value in list(seen.data.items()):
-            entry = Remembered.decode(value)
-            if entry.partition in mine and forgettable(entry, cutoff):
-                del seen.data[message_id]
-                seen.send_changelog(entry.partition, message_id, None, value_serializer="raw")
-                FORGOTTEN.inc()
+        message_ids = list(seen.data.keys())
+        for first in range(0, len(message_ids), SWEEP_SLICE):
+            if first:
+                await asyncio.sleep(0)
+            for message_id in message_ids[first : first + SWEEP_SLICE]:
+                entry = Remembered.decode(seen.data.get(message_id))
+                if entry.partition in mine and forgettable(entry, cutoff):
+                    del seen.data[message_id]
+                    seen.send_changelog(entry.partition, message_id, None, value_serializer="raw")
+                    FORGOTTEN.inc()
