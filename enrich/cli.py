@@ -141,16 +141,10 @@ def classify(
     batch_size: Annotated[int, typer.Option(min=1, help="texts per nlp.pipe batch")] = 1000,
 ) -> None:
     """Classify JSON lines ({"id": ..., "text": ...}) from FILE or stdin to stdout."""
-    from enrich.locations import DEFAULT_GAZETTEER
-    from enrich.pipeline import DEFAULT_MODEL, Enricher, freeze_startup_objects
-    from enrich.urgency import DEFAULT_RULES
+    from enrich.pipeline import Enricher, freeze_startup_objects
 
     started = time.perf_counter()
-    enricher = Enricher(
-        model or DEFAULT_MODEL,
-        rules=rules or DEFAULT_RULES,
-        gazetteer=gazetteer or DEFAULT_GAZETTEER,
-    )
+    enricher = Enricher(model, rules=rules, gazetteer=gazetteer)
     freeze_startup_objects()
     # surrogateescape: a line with bytes that are not UTF-8 becomes an error record, not the end
     with file.open(encoding="utf-8", errors="surrogateescape") if file else _stdin() as source:

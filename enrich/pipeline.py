@@ -117,17 +117,19 @@ class Enricher:
 
     def __init__(
         self,
-        model: Path = DEFAULT_MODEL,
-        rules: Path = DEFAULT_RULES,
-        gazetteer: Path = DEFAULT_GAZETTEER,
+        model: Path | None = None,
+        rules: Path | None = None,
+        gazetteer: Path | None = None,
         batch_size: int = 256,
     ) -> None:
-        self.nlp = load_model(model)
+        """None for a file means the shipped one (model, urgency rules, Vennebroek gazetteer):
+        callers pass a configured path or nothing, and the defaults live here."""
+        self.nlp = load_model(model or DEFAULT_MODEL)
         # weights are final here: the BOW may sum each word type's weights once (same scores)
         textcat: Any = self.nlp.get_pipe(TEXTCAT)
         enable_frozen_bow(textcat.model)
-        self.urgency = UrgencyRules(rules, vocab=self.nlp.vocab)
-        self.locations = LocationFinder(gazetteer, vocab=self.nlp.vocab)
+        self.urgency = UrgencyRules(rules or DEFAULT_RULES, vocab=self.nlp.vocab)
+        self.locations = LocationFinder(gazetteer or DEFAULT_GAZETTEER, vocab=self.nlp.vocab)
         self.batch_size = batch_size
         self.name = model_name(self.nlp)
         # Urgency thresholds chosen on the dev split when the model was shipped (enrich.train):

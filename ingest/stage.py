@@ -26,6 +26,7 @@ from ingest.metrics import DEAD_LETTERS, STAGE_ERRORS, STAGE_MESSAGES, STAGE_SEC
 from ingest.normalise import normalise
 from ingest.raw import RawRecord
 from ingest.registry import NormaliseContext, NormaliseError
+from luisterpost.tables import drop_key
 
 __all__ = ["register"]
 
@@ -135,8 +136,7 @@ def register(
     async def forget_old_messages() -> None:
         """Drop messages unchanged for the retention from the table and its changelog.
 
-        Outside an agent, like the conversations' retention in route: the changelog gets a
-        tombstone on the entry's partition, as faust writes one for a deleted key. The table can
+        Outside an agent (``luisterpost.tables``), on the entry's own partition. The table can
         hold a year of messages, so the sweep yields to the agents between slices; each entry is
         read again right before it is dropped, with no await in between, so one the agent
         remembered meanwhile stays.
@@ -152,7 +152,7 @@ def register(
                 await asyncio.sleep(0)
             for message_id in message_ids[first : first + SWEEP_SLICE]:
                 entry = Remembered.decode(seen.data.get(message_id))
-                if entry.partition in mine and forgettable(entry, cutoff):
-                    del seen.data[message_id]
-                    seen.send_changelog(entry.partition, message_id, None, value_serializer="raw")
+                partition = entry.partition  # None for an entry stored before times were kept
+                if partition is not None and partition in mine and forgettable(entry, cutoff):
+                    drop_key(seen, partition, message_id)
                     FORGOTTEN.inc()

@@ -14,9 +14,7 @@ from datetime import UTC, datetime, timedelta
 import faust
 
 from enrich import stage as enrich_stage
-from enrich.locations import DEFAULT_GAZETTEER
-from enrich.pipeline import DEFAULT_MODEL, Enricher, freeze_startup_objects
-from enrich.urgency import DEFAULT_RULES
+from enrich.pipeline import Enricher, freeze_startup_objects
 from ingest import stage as ingest_stage
 from ingest.normalise import load_own_accounts
 from ingest.registry import NormaliseContext
@@ -102,9 +100,9 @@ def build_app(settings: Settings, stages: Sequence[str]) -> faust.App:
         )
     if "enrich" in stages:
         classifier = Enricher(  # the trained pipeline, urgency rules, the municipality's places
-            settings.classifier_model or DEFAULT_MODEL,
-            rules=settings.urgency_rules or DEFAULT_RULES,
-            gazetteer=settings.gazetteer or DEFAULT_GAZETTEER,
+            settings.classifier_model,
+            rules=settings.urgency_rules,
+            gazetteer=settings.gazetteer,
         )
         freeze_startup_objects()
         enrich_stage.register(

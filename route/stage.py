@@ -31,6 +31,7 @@ from pydantic import ValidationError
 from ingest.deadletter import dead_letter_for
 from ingest.events import Direction, Message, Routing
 from ingest.metrics import DEAD_LETTERS, STAGE_ERRORS, STAGE_MESSAGES, STAGE_SECONDS
+from luisterpost.tables import drop_key, write_key
 from route.responses import Conversation, mark_overdue, remember_overdue, respond
 from route.router import route
 from route.rules import RoutingConfig
@@ -131,7 +132,8 @@ def register(
                         update={"routing": route(message, rules, topic_prefix)}
                     )
                 stored = conversations.get(message.conversation_id)
-                conversation = Conversation.from_json(_state(stored))
+                before = None if stored is None else _partition_of(stored)  # parsed once
+                conversation = Conversation.from_json(before[1] if before else None)
                 outcome = respond(conversation, message, rules)
             except (ValidationError, ValueError) as exc:
                 STAGE_ERRORS.labels("route", type(exc).__name__).inc()
@@ -166,7 +168,7 @@ def register(
             # Send first, remember second: a crash in between repeats the work, which gives the
             # same documents (see route.responses), instead of losing it.
             state, partition = conversation.to_json(), event.message.partition
-            if stored is None or _partition_of(stored) != (partition, state):
+            if before != (partition, state):
                 conversations[message.conversation_id] = _with_partition(
                     state, partition, changed=time.time()
                 )
@@ -219,13 +221,12 @@ def register(
 
 
 def _remember(table: Any, key: str, flagged: list[str]) -> None:
-    """Record sent overdue flags in the table, outside an agent.
+    """Record sent overdue flags in the table, outside an agent (``luisterpost.tables``), on
+    the partition kept in the state.
 
-    Faust only lets a stream event write a table (it takes the changelog partition from the
-    event), so this writes the store and the changelog itself, on the partition kept in the
-    state. It reads the state afresh and does not await, so the agent's latest state is kept;
-    should the agent overwrite this with a state it read earlier, a flag is sent once more,
-    which rewrites the same values.
+    It reads the state afresh and does not await, so the agent's latest state is kept; should
+    the agent overwrite this with a state it read earlier, a flag is sent once more, which
+    rewrites the same values.
     """
     stored = table.get(key)
     if stored is None:
@@ -234,9 +235,9 @@ def _remember(table: Any, key: str, flagged: list[str]) -> None:
     conversation = Conversation.from_json(state)
     if remember_overdue(conversation, flagged):
         # a flag is no activity of the conversation: its time of last change stays
-        value = _with_partition(conversation.to_json(), partition, changed)
-        table.data[key] = value
-        table.send_changelog(partition, key, value)
+        write_key(
+            table, partition, key, _with_partition(conversation.to_json(), partition, changed)
+        )
 
 
 def _unchanged_since(state: str, changed: float | None, cutoff: float) -> bool:
@@ -255,9 +256,7 @@ def _forget(table: Any, key: str, cutoff: float) -> bool:
     """Drop a conversation unchanged since before ``cutoff`` from the store and the changelog.
 
     Like ``_remember``, outside an agent: it reads the state afresh and does not await, so a
-    message the agent tracked meanwhile keeps the conversation. The changelog gets a tombstone
-    on the state's partition, as faust writes one for a deleted key (compaction then removes
-    the key), so a restarted worker does not bring it back. True when it was dropped.
+    message the agent tracked meanwhile keeps the conversation. True when it was dropped.
     """
     stored = table.get(key)
     if stored is None:
@@ -265,8 +264,7 @@ def _forget(table: Any, key: str, cutoff: float) -> bool:
     partition, state, changed = _unwrap(stored)
     if not _unchanged_since(state, changed, cutoff):
         return False
-    del table.data[key]
-    table.send_changelog(partition, key, None, value_serializer="raw")
+    drop_key(table, partition, key)
     return True
 
 

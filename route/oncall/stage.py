@@ -33,6 +33,7 @@ from pydantic import ValidationError
 from ingest.deadletter import dead_letter_for
 from ingest.events import Message
 from ingest.metrics import DEAD_LETTERS, STAGE_ERRORS
+from luisterpost.tables import drop_key
 from route.office_hours import OfficeHours
 from route.oncall.config import OncallConfig
 from route.oncall.delivery import Deliverer, DeliveryError, Receiver
@@ -409,8 +410,7 @@ def register(
         incident = load(conversation)
         if incident is None or not settled_and_indexed(incident, now):
             return False
-        del incidents.data[conversation]
-        incidents.send_changelog(incident.partition, conversation, None, value_serializer="raw")
+        drop_key(incidents, incident.partition, conversation)
         parsed.pop(conversation, None)
         return True
 
