@@ -13,7 +13,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from elasticsearch import ApiError, AsyncElasticsearch, TransportError
+from elasticsearch import ApiError, AsyncElasticsearch, NotFoundError, TransportError
 from prometheus_client import Counter, Histogram
 from pydantic import ValidationError
 
@@ -74,10 +74,17 @@ async def _bulk(es: AsyncElasticsearch, actions: list[dict[str, Any]]) -> list[d
 
 
 async def _locate(es: AsyncElasticsearch, alias: str, ids: list[str]) -> dict[str, str]:
-    """message id -> the index that already holds it (for deletions)."""
-    response = await es.search(
-        index=alias, query={"ids": {"values": ids}}, size=len(ids), source=False
-    )
+    """message id -> the index that already holds it (for deletions).
+
+    Before the first message of a deployment is written, the alias names no index yet: then no
+    index holds any of them (a deletion in the very first batch), not an error to retry.
+    """
+    try:
+        response = await es.search(
+            index=alias, query={"ids": {"values": ids}}, size=len(ids), source=False
+        )
+    except NotFoundError:
+        return {}
     return {hit["_id"]: hit["_index"] for hit in response["hits"]["hits"]}
 
 
