@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -26,7 +25,7 @@ from ingest.metrics import DEAD_LETTERS, STAGE_ERRORS, STAGE_MESSAGES, STAGE_SEC
 from ingest.normalise import normalise
 from ingest.raw import RawRecord
 from ingest.registry import NormaliseContext, NormaliseError
-from luisterpost.tables import drop_key
+from luisterpost.tables import drop_key, in_slices
 
 __all__ = ["register"]
 
@@ -35,8 +34,6 @@ log = logging.getLogger(__name__)
 DELIVERIES = Counter(
     "luisterpost_ingest_deliveries_total", "Deduplication outcomes", ["channel", "outcome"]
 )
-SWEEP_SLICE = 10_000
-"""Dedupe entries looked at between two yields to the agents during the retention sweep."""
 FORGOTTEN = Counter(
     "luisterpost_ingest_dedupe_forgotten_total",
     "Messages whose seen versions left the dedupe table after the retention period",
@@ -146,13 +143,9 @@ def register(
         topic = ingested.get_topic_name()
         mine = {tp.partition for tp in app.assignor.assigned_actives() if tp.topic == topic}
         cutoff = time.time() - retention.total_seconds()
-        message_ids = list(seen.data.keys())
-        for first in range(0, len(message_ids), SWEEP_SLICE):
-            if first:
-                await asyncio.sleep(0)
-            for message_id in message_ids[first : first + SWEEP_SLICE]:
-                entry = Remembered.decode(seen.data.get(message_id))
-                partition = entry.partition  # None for an entry stored before times were kept
-                if partition is not None and partition in mine and forgettable(entry, cutoff):
-                    drop_key(seen, partition, message_id)
-                    FORGOTTEN.inc()
+        async for message_id in in_slices(list(seen.data.keys())):
+            entry = Remembered.decode(seen.data.get(message_id))
+            partition = entry.partition  # None for an entry stored before times were kept
+            if partition is not None and partition in mine and forgettable(entry, cutoff):
+                drop_key(seen, partition, message_id)
+                FORGOTTEN.inc()

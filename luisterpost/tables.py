@@ -8,9 +8,16 @@ the read and the write, so an agent's newer state is not lost.
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from typing import Any, TypeVar
 
-__all__ = ["drop_key", "write_key"]
+__all__ = ["SLICE", "drop_key", "in_slices", "write_key"]
+
+T = TypeVar("T")
+
+SLICE = 10_000
+"""Entries a timer handles before it lets the agents run: a table can hold a year of state."""
 
 
 def write_key(table: Any, partition: int, key: str, value: str) -> None:
@@ -25,3 +32,14 @@ def drop_key(table: Any, partition: int, key: str) -> None:
     does not bring it back."""
     del table.data[key]
     table.send_changelog(partition, key, None, value_serializer="raw")
+
+
+async def in_slices(items: Sequence[T], size: int = SLICE) -> AsyncIterator[T]:
+    """Each item in turn, yielding to the event loop between slices of ``size``, so a timer
+    walking a large table does not hold up the agents. The agents may change the table between
+    slices: a caller re-reads an entry, with no await in between, before it writes."""
+    for first in range(0, len(items), size):
+        if first:
+            await asyncio.sleep(0)
+        for item in items[first : first + size]:
+            yield item

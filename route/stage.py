@@ -31,7 +31,7 @@ from pydantic import ValidationError
 from ingest.deadletter import dead_letter_for
 from ingest.events import Direction, Message, Routing
 from ingest.metrics import DEAD_LETTERS, STAGE_ERRORS, STAGE_MESSAGES, STAGE_SECONDS
-from luisterpost.tables import drop_key, write_key
+from luisterpost.tables import drop_key, in_slices, write_key
 from route.responses import Conversation, mark_overdue, remember_overdue, respond
 from route.router import route
 from route.rules import RoutingConfig
@@ -188,7 +188,10 @@ def register(
         candidates: list[str] = []
         expired: list[str] = []
         cutoff = time.time() - retention.total_seconds()
-        for key, stored in list(conversations.items()):
+        async for key in in_slices(list(conversations.keys())):
+            stored = conversations.get(key)
+            if stored is None:
+                continue  # expired or deleted while the count yielded
             partition, state, changed = _unwrap(stored)
             if partition not in mine:
                 continue  # a standby copy: its active owner counts it
