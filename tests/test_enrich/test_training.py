@@ -6,7 +6,7 @@ from pathlib import Path
 from enrich.axes import AXES, best_per_axis, cats_for
 from enrich.evaluate import evaluate
 from enrich.pipeline import Enricher
-from enrich.train import SHIPPED, ship, train
+from enrich.train import SHIPPED, earliest_rows, ship, train
 
 CORPUS = Path(__file__).resolve().parents[2] / "enrich" / "corpus"
 
@@ -56,3 +56,14 @@ def test_the_shipped_model_is_in_the_repository_and_small() -> None:
     # 2^18 hashed rows x 22 labels of float32 weights (word bigrams need the rows): about 23 MB,
     # well under GitHub's 50 MB warning for one file.
     assert sum(f.stat().st_size for f in files) < 30_000_000
+
+
+def test_earliest_rows_are_the_rows_of_the_first_corpus_files(tmp_path: Path) -> None:
+    (tmp_path / "source").mkdir()
+    for number in range(2, 8):
+        (tmp_path / "source" / f"corpus-{number}.jsonl").write_text("")
+    for number, text in ((1, "Boom  over de weg"), (8, "gaslucht"), (9, "lamp kapot")):
+        row = {"text": text, "urgency": "spoed"}
+        (tmp_path / "source" / f"corpus-{number}.jsonl").write_text(json.dumps(row) + "\n")
+    dev = [{"text": t} for t in ("lamp kapot", "boom over de weg", "GASLUCHT", "iets anders")]
+    assert earliest_rows(dev, tmp_path) == [1, 2]  # corpus-9 is not among the first eight

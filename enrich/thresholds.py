@@ -1,0 +1,69 @@
+"""Choosing the urgency thresholds from labelled dev messages (pure: no model, no files).
+
+``enrich.train`` runs the shipped pipeline over the dev split and hands its urgency labels and
+scores here; the chosen thresholds are stored in the model's meta.json and applied by
+``enrich.pipeline.raise_urgency``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from enrich.pipeline import raise_urgency
+
+__all__ = ["choose_thresholds", "grid"]
+
+PLAN = (
+    ("spoed", frozenset({"spoed"}), 0.70),
+    ("at_least_hoog", frozenset({"spoed", "hoog"}), 0.45),
+)
+"""Threshold, the labels it flags, and the precision below which it may not go."""
+
+
+def grid() -> list[float]:
+    return [round(0.5 - 0.01 * i, 2) for i in range(46)]  # 0.50 down to 0.05
+
+
+def choose_thresholds(
+    base: Sequence[str],
+    scores: Sequence[dict[str, float]],
+    gold: Sequence[str],
+    targets: tuple[float, float] = (0.95, 0.95),
+    weakest: Sequence[int] = (),
+) -> dict[str, float]:
+    """The largest threshold per urgency group that reaches its recall target.
+
+    ``base`` is the urgency before thresholds (the model's best label, raised by the safety
+    layer), ``scores`` the model's urgency scores, ``gold`` the labels. ``spoed`` aims at
+    ``targets[0]`` recall with precision >= 0.70; ``at_least_hoog`` (on hoog + spoed scores) at
+    ``targets[1]`` hoog+spoed recall with precision >= 0.45. The recall must hold on all rows and
+    on the ``weakest`` rows (indices) too, since an average over many plain messages can reach
+    the target while the hardest style stays well below; precision is over all rows. When a
+    recall cannot be reached, the lowest threshold that keeps the precision is taken.
+    """
+    subsets = [range(len(gold)), *([weakest] if weakest else [])]
+    chosen: dict[str, float] = {}
+    for (key, group, precision_min), recall_min in zip(PLAN, targets, strict=True):
+        last = None
+        for limit in grid():
+            trial = {**chosen, key: limit}
+            flagged = [
+                raise_urgency(b, s, trial) in group for b, s in zip(base, scores, strict=True)
+            ]
+            hits = sum(f and g in group for f, g in zip(flagged, gold, strict=True))
+            if hits / max(1, sum(flagged)) < precision_min:
+                break  # lower thresholds only flag more
+            last = limit
+            if all(_recall(flagged, gold, group, subset) >= recall_min for subset in subsets):
+                break
+        if last is not None:
+            chosen[key] = round(last, 2)
+    return chosen
+
+
+def _recall(
+    flagged: Sequence[bool], gold: Sequence[str], group: frozenset[str], subset: Sequence[int]
+) -> float:
+    """Recall of ``group`` on ``subset``; 1.0 when the subset holds none of it (nothing missed)."""
+    relevant = [i for i in subset if gold[i] in group]
+    return sum(flagged[i] for i in relevant) / len(relevant) if relevant else 1.0

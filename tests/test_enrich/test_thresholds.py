@@ -1,0 +1,39 @@
+"""enrich.thresholds.choose_thresholds: the largest threshold that reaches the recall target,
+on all rows and on the weakest rows, without going under the precision floor."""
+
+from enrich.thresholds import choose_thresholds
+
+
+def _row(base: str, gold: str, spoed: float, hoog: float) -> tuple[str, dict[str, float], str]:
+    return base, {"spoed": spoed, "hoog": hoog, "normaal": 1 - spoed - hoog, "laag": 0.0}, gold
+
+
+ROWS = (
+    [_row("spoed", "spoed", 0.9, 0.05)] * 4  # the model already says spoed
+    + [_row("normaal", "hoog", 0.0, 0.45)] * 6  # plain hoog: scored high
+    + [_row("normaal", "hoog", 0.0, 0.12)] * 4  # the hard style: scored low (indices 10-13)
+    + [_row("normaal", "normaal", 0.0, 0.03)] * 10
+)
+WEAK = list(range(10, 14))
+
+
+def _choose(rows: list[tuple[str, dict[str, float], str]], **kwargs: object) -> dict[str, float]:
+    base, scores, gold = (list(column) for column in zip(*rows, strict=True))
+    return choose_thresholds(base, scores, gold, targets=(0.95, 0.6), **kwargs)  # type: ignore[arg-type]
+
+
+def test_the_largest_threshold_that_reaches_the_target_on_all_rows() -> None:
+    # 0.45 flags the 4 spoed and 6 plain hoog: 10 of 14 urgent >= 0.6; spoed needs no lowering
+    assert _choose(ROWS) == {"spoed": 0.5, "at_least_hoog": 0.45}
+
+
+def test_the_recall_must_also_hold_on_the_weakest_rows() -> None:
+    # at 0.45 none of the hard-style hoog is flagged; 0.12 is the largest that flags them
+    assert _choose(ROWS, weakest=WEAK) == {"spoed": 0.5, "at_least_hoog": 0.12}
+
+
+def test_the_precision_floor_stops_the_search_above_an_unreachable_recall() -> None:
+    # 30 normaal messages scored like the hard style: flagging them drops precision under 0.45,
+    # so the threshold stays at the lowest one above them and the weak rows' recall is not met
+    noisy = ROWS + [_row("normaal", "normaal", 0.0, 0.12)] * 30
+    assert _choose(noisy, weakest=WEAK) == {"spoed": 0.5, "at_least_hoog": 0.13}
