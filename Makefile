@@ -44,7 +44,7 @@ bench: bench-classify bench-alerts ## every benchmark: classify speed, ingest-to
 bench-alerts: install ## ingest-to-alert-delivery time at a steady background load (reports/bench-alerts.json)
 	$(BIN)/python -m route.oncall.bench
 
-eval: install ## per-class scores, macro-F1, confusion matrices, targets: test split and check set
+eval: install ## per-class scores, macro-F1, confusion matrices, targets: test split, check set, held-out batches
 	$(BIN)/python -m enrich.evaluate
 
 bench-classify: install ## messages/s of `luisterpost classify` on 20,000 corpus texts vs spaCy's tokenizer

@@ -7,8 +7,8 @@ spoed recall >= 0.95 with precision >= 0.70, hoog+spoed recall >= 0.90) with pas
 - ``test``: the held-out test split of the corpus (never used for training or model choice);
 - ``check``: enrich/corpus/check/check.jsonl, written independently of the corpus and the rules
   (reported when the file exists);
-- ``batch-h``: enrich/corpus/heldout/batch-h.jsonl, a corpus batch kept out of training and
-  model choice (see heldout/README.md).
+- ``batch-h``, ``batch-j`` and ``batch-l``: enrich/corpus/heldout/, corpus batches kept out of training (see
+  heldout/README.md).
 
 Urgency is scored as the enrich worker sets it (model, then the safety layer); the model's own
 urgency numbers are shown beside it.
@@ -49,6 +49,8 @@ DATASETS = {
     "test": HERE / "corpus" / "test.jsonl",
     "check": HERE / "corpus" / "check" / "check.jsonl",
     "batch-h": HERE / "corpus" / "heldout" / "batch-h.jsonl",
+    "batch-j": HERE / "corpus" / "heldout" / "batch-j.jsonl",
+    "batch-l": HERE / "corpus" / "heldout" / "batch-l.jsonl",
 }
 
 
