@@ -1,4 +1,4 @@
-"""The label audit of the held-out sets (enrich/corpus/audit/): its record matches the data, and
+"""The label audits (enrich/corpus/audit/): their record matches the data, and
 the evaluation can put every audited label back to report the targets on both labellings."""
 
 import json
@@ -8,6 +8,7 @@ from enrich.corpus.split import text_key
 from enrich.evaluate import AUDITS, DATASETS, labels_before_audits
 
 AXES = ("topic", "urgency", "intent")
+CORPUS = Path(__file__).parents[2] / "enrich" / "corpus"
 
 
 def _rows(path: Path) -> list[dict[str, str]]:
@@ -17,7 +18,8 @@ def _rows(path: Path) -> list[dict[str, str]]:
 def test_every_audited_label_is_the_adjudicated_one_in_the_data() -> None:
     entries = [e for path in sorted(AUDITS.glob("*.jsonl")) for e in _rows(path)]
     assert len(entries) > 200
-    rows = {name: {text_key(r["text"]): r for r in _rows(path)} for name, path in DATASETS.items()}
+    audited = {**DATASETS, **{name: CORPUS / f"{name}.jsonl" for name in ("train", "dev")}}
+    rows = {name: {text_key(r["text"]): r for r in _rows(path)} for name, path in audited.items()}
     for e in entries:
         assert e["axis"] in AXES and e["stored"] != e["blind"]  # only disputes are recorded
         assert e["adjudicated"] in (e["stored"], e["blind"]) or e.get("note")
