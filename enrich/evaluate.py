@@ -1,14 +1,14 @@
 """`make eval`: the production path (trained pipeline + urgency safety layer) on held-out data.
 
-One section per dataset, each with per-class precision/recall/F1, macro-F1 and a confusion matrix for
-topic, urgency and intent, and the issue's targets (topic macro-F1 >= 0.85, intent >= 0.75,
+One section per dataset, each with per-class precision/recall/F1, macro-F1 and a confusion
+matrix for topic, urgency and intent, and the issue's targets (topic macro-F1 >= 0.85, intent >= 0.75,
 spoed recall >= 0.95 with precision >= 0.70, hoog+spoed recall >= 0.90) with pass/fail:
 
 - ``test``: the held-out test split of the corpus (never used for training or model choice);
 - ``check``: enrich/corpus/check/check.jsonl, written independently of the corpus and the rules
   (reported when the file exists);
-- ``batch-h``, ``batch-j`` and ``batch-l``: enrich/corpus/heldout/, corpus batches kept out of training (see
-  heldout/README.md).
+- one per file in enrich/corpus/heldout/ (``batch-h``, ``batch-j``, ``batch-l``): corpus batches
+  kept out of training (see heldout/README.md).
 
 Urgency is scored as the enrich worker sets it (model, then the safety layer); the model's own
 urgency numbers are shown beside it.
@@ -48,9 +48,7 @@ AUDITS = HERE / "corpus" / "audit"
 DATASETS = {
     "test": HERE / "corpus" / "test.jsonl",
     "check": HERE / "corpus" / "check" / "check.jsonl",
-    "batch-h": HERE / "corpus" / "heldout" / "batch-h.jsonl",
-    "batch-j": HERE / "corpus" / "heldout" / "batch-j.jsonl",
-    "batch-l": HERE / "corpus" / "heldout" / "batch-l.jsonl",
+    **{path.stem: path for path in sorted((HERE / "corpus" / "heldout").glob("*.jsonl"))},
 }
 
 

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from enrich.pipeline import raise_urgency
 
-__all__ = ["choose_thresholds", "grid"]
+__all__ = ["choose_thresholds"]
 
 PLAN = (
     ("spoed", frozenset({"spoed"}), 0.70),
@@ -20,7 +20,7 @@ PLAN = (
 """Threshold, the labels it flags, and the precision below which it may not go."""
 
 
-def grid() -> list[float]:
+def _grid() -> list[float]:
     return [round(0.5 - 0.01 * i, 2) for i in range(46)]  # 0.50 down to 0.05
 
 
@@ -45,7 +45,7 @@ def choose_thresholds(
     chosen: dict[str, float] = {}
     for (key, group, precision_min), recall_min in zip(PLAN, targets, strict=True):
         last = None
-        for limit in grid():
+        for limit in _grid():
             trial = {**chosen, key: limit}
             flagged = [
                 raise_urgency(b, s, trial) in group for b, s in zip(base, scores, strict=True)

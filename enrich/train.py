@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
 import spacy
@@ -92,7 +93,7 @@ def tune_thresholds(
     best: Path,
     dev_rows: list[dict[str, str]],
     targets: tuple[float, float] = (0.95, 0.95),
-    weakest: list[int] | None = None,
+    weakest: Sequence[int] = (),
 ) -> dict[str, float]:
     """Urgency thresholds from the dev split (``enrich.thresholds.choose_thresholds``).
 
@@ -110,7 +111,7 @@ def tune_thresholds(
         scores=[e.scores["urgency"] for e in done],
         gold=[row["urgency"] for row in dev_rows],
         targets=targets,
-        weakest=weakest or (),
+        weakest=weakest,
     )
 
 
