@@ -162,6 +162,13 @@ VARIANTS["char-lower2-c35-128k-avg"] = {
 VARIANTS["char-lower1-c36-128k-avg"] = {
     "model": {"@architectures": CHAR, "ngram_size": 1, "char_max": 6, "length": 131072},
 }
+# Re-checked once the corpus had doubled (session 8): a larger table, and word trigrams.
+VARIANTS["char-lower2-c35-512k-avg"] = {
+    "model": {"@architectures": CHAR, "ngram_size": 2, "length": 524288},
+}
+VARIANTS["char-lower3-c35-256k-avg"] = {
+    "model": {"@architectures": CHAR, "ngram_size": 3, "length": 262144},
+}
 
 
 def _config(variant: dict[str, Any], path: Path) -> Path:
