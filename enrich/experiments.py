@@ -169,6 +169,15 @@ VARIANTS["char-lower2-c35-512k-avg"] = {
 VARIANTS["char-lower3-c35-256k-avg"] = {
     "model": {"@architectures": CHAR, "ngram_size": 3, "length": 262144},
 }
+# The same two tables with a second seed, to tell a gain from the noise of one run.
+VARIANTS["char-lower2-c35-256k-avg-seed2"] = {
+    **VARIANTS["char-lower2-c35-256k-avg"],
+    "training": {"seed": 20261203},
+}
+VARIANTS["char-lower2-c35-512k-avg-seed2"] = {
+    **VARIANTS["char-lower2-c35-512k-avg"],
+    "training": {"seed": 20261203},
+}
 
 
 def _config(variant: dict[str, Any], path: Path) -> Path:
