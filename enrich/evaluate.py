@@ -1,13 +1,13 @@
 """`make eval`: the production path (trained pipeline + urgency safety layer) on held-out data.
 
 One section per dataset, each with per-class precision/recall/F1, macro-F1 and a confusion
-matrix for topic, urgency and intent, and the issue's targets (topic macro-F1 >= 0.85, intent >= 0.75,
-spoed recall >= 0.95 with precision >= 0.70, hoog+spoed recall >= 0.90) with pass/fail:
+matrix for topic, urgency and intent, and the issue's targets (topic macro-F1 >= 0.85, intent
+>= 0.75, spoed recall >= 0.95 with precision >= 0.70, hoog+spoed recall >= 0.90) with pass/fail:
 
 - ``test``: the held-out test split of the corpus (never used for training or model choice);
 - ``check``: enrich/corpus/check/check.jsonl, written independently of the corpus and the rules
   (reported when the file exists);
-- one per file in enrich/corpus/heldout/ (``batch-h``, ``batch-j``, ``batch-l``): corpus batches
+- one per file in enrich/corpus/heldout/, named by its stem (``batch-h`` ...): corpus batches
   kept out of training (see heldout/README.md).
 
 Urgency is scored as the enrich worker sets it (model, then the safety layer); the model's own
