@@ -29,7 +29,7 @@ def choose_thresholds(
     scores: Sequence[dict[str, float]],
     gold: Sequence[str],
     targets: tuple[float, float] = (0.95, 0.95),
-    weakest: Sequence[int] = (),
+    weakest: Sequence[Sequence[int]] = (),
 ) -> dict[str, float]:
     """The largest threshold per urgency group that reaches its recall target.
 
@@ -37,11 +37,11 @@ def choose_thresholds(
     layer), ``scores`` the model's urgency scores, ``gold`` the labels. ``spoed`` aims at
     ``targets[0]`` recall with precision >= 0.70; ``at_least_hoog`` (on hoog + spoed scores) at
     ``targets[1]`` hoog+spoed recall with precision >= 0.45. The recall must hold on all rows and
-    on the ``weakest`` rows (indices) too, since an average over many plain messages can reach
-    the target while the hardest style stays well below; precision is over all rows. When a
+    on each subset in ``weakest`` (row indices) too, since an average over many plain messages
+    can reach the target while the hardest style stays well below; precision is over all rows. When a
     recall cannot be reached, the lowest threshold that keeps the precision is taken.
     """
-    subsets = [range(len(gold)), *([weakest] if weakest else [])]
+    subsets = [range(len(gold)), *weakest]
     chosen: dict[str, float] = {}
     for (key, group, precision_min), recall_min in zip(PLAN, targets, strict=True):
         last = None

@@ -1,5 +1,5 @@
 """enrich.thresholds.choose_thresholds: the largest threshold that reaches the recall target,
-on all rows and on the weakest rows, without going under the precision floor."""
+on all rows and on each group of weakest rows, without going under the precision floor."""
 
 from enrich.thresholds import choose_thresholds
 
@@ -29,11 +29,20 @@ def test_the_largest_threshold_that_reaches_the_target_on_all_rows() -> None:
 
 def test_the_recall_must_also_hold_on_the_weakest_rows() -> None:
     # at 0.45 none of the hard-style hoog is flagged; 0.12 is the largest that flags them
-    assert _choose(ROWS, weakest=WEAK) == {"spoed": 0.5, "at_least_hoog": 0.12}
+    assert _choose(ROWS, weakest=[WEAK]) == {"spoed": 0.5, "at_least_hoog": 0.12}
+
+
+def test_the_recall_must_hold_on_every_group_of_weakest_rows() -> None:
+    # one group of plain hoog (reached at 0.45) and one of the hard style: the hard one decides,
+    # whichever order the groups come in
+    plain = list(range(4, 10))
+    assert _choose(ROWS, weakest=[plain, WEAK]) == {"spoed": 0.5, "at_least_hoog": 0.12}
+    assert _choose(ROWS, weakest=[WEAK, plain]) == {"spoed": 0.5, "at_least_hoog": 0.12}
+    assert _choose(ROWS, weakest=[plain]) == {"spoed": 0.5, "at_least_hoog": 0.45}
 
 
 def test_the_precision_floor_stops_the_search_above_an_unreachable_recall() -> None:
     # 30 normaal messages scored like the hard style: flagging them drops precision under 0.45,
     # so the threshold stays at the lowest one above them and the weak rows' recall is not met
     noisy = ROWS + [_row("normaal", "normaal", 0.0, 0.12)] * 30
-    assert _choose(noisy, weakest=WEAK) == {"spoed": 0.5, "at_least_hoog": 0.13}
+    assert _choose(noisy, weakest=[WEAK]) == {"spoed": 0.5, "at_least_hoog": 0.13}

@@ -6,7 +6,7 @@ from pathlib import Path
 from enrich.axes import AXES, best_per_axis, cats_for
 from enrich.evaluate import evaluate
 from enrich.pipeline import Enricher
-from enrich.train import SHIPPED, earliest_rows, ship, train
+from enrich.train import EARLIEST_FILES, SHIPPED, UNTUNED_FILES, rows_from_files, ship, train
 
 CORPUS = Path(__file__).resolve().parents[2] / "enrich" / "corpus"
 
@@ -58,12 +58,20 @@ def test_the_shipped_model_is_in_the_repository_and_small() -> None:
     assert sum(f.stat().st_size for f in files) < 30_000_000
 
 
-def test_earliest_rows_are_the_rows_of_the_first_corpus_files(tmp_path: Path) -> None:
+def test_rows_from_files_finds_the_rows_of_the_named_corpus_files(tmp_path: Path) -> None:
     (tmp_path / "source").mkdir()
-    for number in range(2, 8):
+    for number in (*EARLIEST_FILES, *UNTUNED_FILES):
         (tmp_path / "source" / f"corpus-{number}.jsonl").write_text("")
-    for number, text in ((1, "Boom  over de weg"), (8, "gaslucht"), (9, "lamp kapot")):
+    for number, text in (
+        (1, "Boom  over de weg"),
+        (8, "gaslucht"),
+        (9, "lamp kapot"),
+        (101, "ijs"),
+    ):
         row = {"text": text, "urgency": "spoed"}
         (tmp_path / "source" / f"corpus-{number}.jsonl").write_text(json.dumps(row) + "\n")
-    dev = [{"text": t} for t in ("lamp kapot", "boom over de weg", "GASLUCHT", "iets anders")]
-    assert earliest_rows(dev, tmp_path) == [1, 2]  # corpus-9 is not among the first eight
+    dev = [
+        {"text": t} for t in ("lamp kapot", "boom over de weg", "GASLUCHT", "iets anders", "IJS")
+    ]
+    assert rows_from_files(dev, EARLIEST_FILES, tmp_path) == [1, 2]  # corpus-9 is not among them
+    assert rows_from_files(dev, UNTUNED_FILES, tmp_path) == [4]
