@@ -36,10 +36,10 @@ def choose_thresholds(
     ``base`` is the urgency before thresholds (the model's best label, raised by the safety
     layer), ``scores`` the model's urgency scores, ``gold`` the labels. ``spoed`` aims at
     ``targets[0]`` recall with precision >= 0.70; ``at_least_hoog`` (on hoog + spoed scores) at
-    ``targets[1]`` hoog+spoed recall with precision >= 0.45. The recall must hold on all rows and
-    on each subset in ``weakest`` (row indices) too, since an average over many plain messages
-    can reach the target while the hardest style stays well below; precision is over all rows. When a
-    recall cannot be reached, the lowest threshold that keeps the precision is taken.
+    ``targets[1]`` hoog+spoed recall with precision >= 0.45. Recall and precision must hold on
+    all rows and on each subset in ``weakest`` (row indices) too, since an average over many
+    plain messages can meet them while the hardest style stays well below. When a recall cannot
+    be reached, the lowest threshold that keeps every precision is taken.
     """
     subsets = [range(len(gold)), *weakest]
     chosen: dict[str, float] = {}
@@ -50,8 +50,7 @@ def choose_thresholds(
             flagged = [
                 raise_urgency(b, s, trial) in group for b, s in zip(base, scores, strict=True)
             ]
-            hits = sum(f and g in group for f, g in zip(flagged, gold, strict=True))
-            if hits / max(1, sum(flagged)) < precision_min:
+            if any(_precision(flagged, gold, group, subset) < precision_min for subset in subsets):
                 break  # lower thresholds only flag more
             last = limit
             if all(_recall(flagged, gold, group, subset) >= recall_min for subset in subsets):
@@ -59,6 +58,14 @@ def choose_thresholds(
         if last is not None:
             chosen[key] = round(last, 2)
     return chosen
+
+
+def _precision(
+    flagged: Sequence[bool], gold: Sequence[str], group: frozenset[str], subset: Sequence[int]
+) -> float:
+    """Precision of the flags on ``subset``; 1.0 when nothing there is flagged (no false flag)."""
+    marked = [i for i in subset if flagged[i]]
+    return sum(gold[i] in group for i in marked) / len(marked) if marked else 1.0
 
 
 def _recall(

@@ -46,3 +46,15 @@ def test_the_precision_floor_stops_the_search_above_an_unreachable_recall() -> N
     # so the threshold stays at the lowest one above them and the weak rows' recall is not met
     noisy = ROWS + [_row("normaal", "normaal", 0.0, 0.12)] * 30
     assert _choose(noisy, weakest=[WEAK]) == {"spoed": 0.5, "at_least_hoog": 0.13}
+
+
+def test_the_precision_floor_must_also_hold_on_every_group_of_weakest_rows() -> None:
+    # a group of 2 hard-style hoog and 6 normaal, all scored 0.2: at 0.2 the group's recall is
+    # met and precision over all rows is 12/18, but the group's own precision is 2/8, under
+    # 0.45, so the search stops at 0.21 (a floor over all rows alone would take 0.2)
+    group = list(range(len(ROWS), len(ROWS) + 8))
+    mixed = (
+        ROWS + [_row("normaal", "hoog", 0.0, 0.2)] * 2 + [_row("normaal", "normaal", 0.0, 0.2)] * 6
+    )
+    assert _choose(mixed) == {"spoed": 0.5, "at_least_hoog": 0.45}  # 10 of 16 urgent at 0.45
+    assert _choose(mixed, weakest=[group]) == {"spoed": 0.5, "at_least_hoog": 0.21}
