@@ -34,8 +34,9 @@ SHIPPED = MODEL_DIR / "vennebroek"
 EARLIEST_FILES = range(1, 9)
 """corpus-1 to corpus-8: written before the conventions; the test split's messages come from them."""
 UNTUNED_FILES = range(100, 103)
-"""corpus-100 to corpus-102: batches H, J and L, held out until session 9, so no rule, cue or
-threshold was ever tuned on them (the older dev rows were read while the rules were written)."""
+"""corpus-100 to corpus-102: batches H, J and L, held out until session 9, so no rule, threshold
+or checkpoint was ever chosen on them (the rules were written from corpus-1 to 34, and the later
+dev rows have steered thresholds and checkpoints)."""
 
 
 def _rows(path: Path) -> list[dict[str, str]]:
@@ -83,7 +84,7 @@ def rows_from_files(rows: list[dict[str, str]], numbers: range, corpus: Path = C
 
     The threshold choice must reach its recall targets and keep its precision floors on two such
     groups of dev rows as well as on dev as a whole: the earliest files (``EARLIEST_FILES``), whose style the test split has
-    and where the model is weakest, and the files no rule was written from (``UNTUNED_FILES``).
+    and where the model is weakest, and the files no choice was made on (``UNTUNED_FILES``).
     """
     keys = {
         text_key(row["text"])
