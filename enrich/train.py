@@ -80,18 +80,21 @@ def train(
 
 
 def rows_from_files(rows: list[dict[str, str]], numbers: range, corpus: Path = CORPUS) -> list[int]:
-    """Indices of the rows written in the source files ``corpus-N`` for N in ``numbers``.
-
-    The threshold choice must reach its recall targets and keep its precision floors on two such
-    groups of dev rows as well as on dev as a whole: the earliest files (``EARLIEST_FILES``), whose style the test split has
-    and where the model is weakest, and the files no choice was made on (``UNTUNED_FILES``).
-    """
+    """Indices of the rows written in the source files ``corpus-N`` for N in ``numbers``."""
     keys = {
         text_key(row["text"])
         for number in numbers
         for row in _rows(corpus / "source" / f"corpus-{number}.jsonl")
     }
     return [i for i, row in enumerate(rows) if text_key(row["text"]) in keys]
+
+
+def threshold_groups(dev_rows: list[dict[str, str]]) -> list[list[int]]:
+    """The groups of dev rows on which the thresholds must also reach their recall targets and
+    keep their precision floors: the earliest files (``EARLIEST_FILES``), whose style the test
+    split has and where the model is weakest, and the files no choice was made on
+    (``UNTUNED_FILES``)."""
+    return [rows_from_files(dev_rows, files) for files in (EARLIEST_FILES, UNTUNED_FILES)]
 
 
 def tune_thresholds(
@@ -106,7 +109,7 @@ def tune_thresholds(
     >= 0.95, a margin over the 0.90 target, since dev holds the fresh urgency-heavy sets, whose
     urgent messages are plainer than the older ones. The floor of 0.45 on hoog+spoed precision
     keeps out-of-hours hoog alerts from being mostly noise. ``weakest``: groups of dev rows on
-    which recall and precision must hold as well (``rows_from_files``).
+    which recall and precision must hold as well (``threshold_groups``).
     """
     enricher = Enricher(best)
     enricher.thresholds = {}
@@ -127,7 +130,6 @@ def ship(best: Path, target: Path = SHIPPED, dev_rows: list[dict[str, str]] | No
     the training vocabulary's strings are left out (the tokenizer adds strings as it reads).
     """
     nlp = spacy.load(best)
-    groups = [rows_from_files(dev_rows or [], files) for files in (EARLIEST_FILES, UNTUNED_FILES)]
     nlp.meta.update(
         name="vennebroek",
         version="1.0.0",
@@ -135,7 +137,9 @@ def ship(best: Path, target: Path = SHIPPED, dev_rows: list[dict[str, str]] | No
         luisterpost={
             "weights_sha256": weights_digest(nlp),
             "urgency_thresholds": (
-                tune_thresholds(best, dev_rows, weakest=groups) if dev_rows else {}
+                tune_thresholds(best, dev_rows, weakest=threshold_groups(dev_rows))
+                if dev_rows
+                else {}
             ),
         },
     )
