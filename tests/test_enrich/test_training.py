@@ -67,11 +67,13 @@ def test_rows_from_files_finds_the_rows_of_the_named_corpus_files(tmp_path: Path
         (8, "gaslucht"),
         (9, "lamp kapot"),
         (101, "ijs"),
+        (112, "dijk lekt"),
     ):
         row = {"text": text, "urgency": "spoed"}
         (tmp_path / "source" / f"corpus-{number}.jsonl").write_text(json.dumps(row) + "\n")
     dev = [
-        {"text": t} for t in ("lamp kapot", "boom over de weg", "GASLUCHT", "iets anders", "IJS")
+        {"text": t}
+        for t in ("lamp kapot", "boom over de weg", "GASLUCHT", "iets anders", "IJS", "dijk  lekt")
     ]
     assert rows_from_files(dev, EARLIEST_FILES, tmp_path) == [1, 2]  # corpus-9 is not among them
-    assert rows_from_files(dev, UNTUNED_FILES, tmp_path) == [4]
+    assert rows_from_files(dev, UNTUNED_FILES, tmp_path) == [4, 5]
