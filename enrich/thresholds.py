@@ -7,6 +7,7 @@ scores here; the chosen thresholds are stored in the model's meta.json and appli
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 from enrich.pipeline import raise_urgency
@@ -38,13 +39,17 @@ def choose_thresholds(
     ``targets[0]`` recall with precision >= 0.70; ``at_least_hoog`` (on hoog + spoed scores) at
     ``targets[1]`` hoog+spoed recall with precision >= 0.45. Recall and precision must hold on
     all rows and on each subset in ``weakest`` (row indices) too, since an average over many
-    plain messages can meet them while the hardest style stays well below. When a recall cannot
-    be reached, the lowest threshold that keeps every precision is taken.
+    plain messages can meet them while the hardest style stays well below.
+
+    A precision floor must hold one standard error below the measured precision (``_precision``),
+    so a small group keeps a margin that all rows hardly need. When a recall cannot be reached,
+    the threshold is the largest one that finds as many on every subset as the lowest one the
+    floors allow: going lower without finding more only adds false alarms.
     """
     subsets = [range(len(gold)), *weakest]
     chosen: dict[str, float] = {}
     for (key, group, precision_min), recall_min in zip(PLAN, targets, strict=True):
-        last = None
+        allowed: list[tuple[float, list[float]]] = []  # (threshold, recall per subset)
         for limit in _grid():
             trial = {**chosen, key: limit}
             flagged = [
@@ -52,20 +57,28 @@ def choose_thresholds(
             ]
             if any(_precision(flagged, gold, group, subset) < precision_min for subset in subsets):
                 break  # lower thresholds only flag more
-            last = limit
-            if all(_recall(flagged, gold, group, subset) >= recall_min for subset in subsets):
+            recalls = [_recall(flagged, gold, group, subset) for subset in subsets]
+            allowed.append((limit, recalls))
+            if all(recall >= recall_min for recall in recalls):
                 break
-        if last is not None:
-            chosen[key] = round(last, 2)
+        if allowed:
+            best = allowed[-1][1]
+            chosen[key] = round(next(limit for limit, recalls in allowed if recalls == best), 2)
     return chosen
 
 
 def _precision(
     flagged: Sequence[bool], gold: Sequence[str], group: frozenset[str], subset: Sequence[int]
 ) -> float:
-    """Precision of the flags on ``subset``; 1.0 when nothing there is flagged (no false flag)."""
+    """Precision of the flags on ``subset``, at the lower end of one standard error (Wilson
+    score bound, z = 1); 1.0 when nothing there is flagged (no false flag)."""
     marked = [i for i in subset if flagged[i]]
-    return sum(gold[i] in group for i in marked) / len(marked) if marked else 1.0
+    if not marked:
+        return 1.0
+    n, share = len(marked), sum(gold[i] in group for i in marked) / len(marked)
+    centre = share + 1 / (2 * n)
+    spread = math.sqrt(share * (1 - share) / n + 1 / (4 * n * n))
+    return (centre - spread) / (1 + 1 / n)
 
 
 def _recall(

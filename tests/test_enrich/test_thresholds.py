@@ -1,5 +1,7 @@
 """enrich.thresholds.choose_thresholds: the largest threshold that reaches the recall target,
-on all rows and on each group of weakest rows, without going under the precision floor."""
+on all rows and on each group of weakest rows, without going under the precision floor (one
+standard error below the measured precision); where the target is out of reach, the largest
+threshold that finds as many as the lowest allowed one."""
 
 from enrich.thresholds import choose_thresholds
 
@@ -41,20 +43,46 @@ def test_the_recall_must_hold_on_every_group_of_weakest_rows() -> None:
     assert _choose(ROWS, weakest=[plain]) == {"spoed": 0.5, "at_least_hoog": 0.45}
 
 
-def test_the_precision_floor_stops_the_search_above_an_unreachable_recall() -> None:
+def test_an_unreachable_recall_takes_the_largest_threshold_that_finds_as_many() -> None:
     # 30 normaal messages scored like the hard style: flagging them drops precision under 0.45,
-    # so the threshold stays at the lowest one above them and the weak rows' recall is not met
+    # so the search stops above 0.12; from 0.45 down to 0.13 nothing more is found, so 0.45
     noisy = ROWS + [_row("normaal", "normaal", 0.0, 0.12)] * 30
-    assert _choose(noisy, weakest=[WEAK]) == {"spoed": 0.5, "at_least_hoog": 0.13}
+    assert _choose(noisy, weakest=[WEAK]) == {"spoed": 0.5, "at_least_hoog": 0.45}
+
+
+def test_an_unreachable_recall_still_takes_the_last_step_that_finds_more() -> None:
+    # one more hard-style hoog at 0.3: found at 0.3 and no lower step finds more, so 0.3
+    rows = ROWS + [_row("normaal", "hoog", 0.0, 0.3)] + [_row("normaal", "normaal", 0.0, 0.12)] * 30
+    assert _choose(rows, weakest=[[*WEAK, len(ROWS)]]) == {"spoed": 0.5, "at_least_hoog": 0.3}
+
+
+def test_the_precision_floor_keeps_a_margin_of_one_standard_error() -> None:
+    # 10 flags at 0.45 (all urgent); at 0.2 a group of 8 is flagged, 4 of them urgent: 0.5
+    # measured, above the 0.45 floor, but one standard error below it is 0.36, so the search
+    # stops at 0.21 and takes 0.45, the largest that finds as many
+    small = list(range(len(ROWS), len(ROWS) + 8))
+    rows = (
+        ROWS + [_row("normaal", "hoog", 0.0, 0.2)] * 4 + [_row("normaal", "normaal", 0.0, 0.2)] * 4
+    )
+    assert _choose(rows, weakest=[small]) == {"spoed": 0.5, "at_least_hoog": 0.45}
+    # the same share over 400 flags is measured well enough: 0.5 less 0.025 keeps the floor
+    large = list(range(len(ROWS), len(ROWS) + 400))
+    rows = (
+        ROWS
+        + [_row("normaal", "hoog", 0.0, 0.2)] * 200
+        + [_row("normaal", "normaal", 0.0, 0.2)] * 200
+    )
+    assert _choose(rows, weakest=[large]) == {"spoed": 0.5, "at_least_hoog": 0.2}
 
 
 def test_the_precision_floor_must_also_hold_on_every_group_of_weakest_rows() -> None:
     # a group of 2 hard-style hoog and 6 normaal, all scored 0.2: at 0.2 the group's recall is
     # met and precision over all rows is 12/18, but the group's own precision is 2/8, under
-    # 0.45, so the search stops at 0.21 (a floor over all rows alone would take 0.2)
+    # 0.45, so the search stops at 0.21 and takes 0.45, which finds as many (a floor over all
+    # rows alone would take 0.2)
     group = list(range(len(ROWS), len(ROWS) + 8))
     mixed = (
         ROWS + [_row("normaal", "hoog", 0.0, 0.2)] * 2 + [_row("normaal", "normaal", 0.0, 0.2)] * 6
     )
     assert _choose(mixed) == {"spoed": 0.5, "at_least_hoog": 0.45}  # 10 of 16 urgent at 0.45
-    assert _choose(mixed, weakest=[group]) == {"spoed": 0.5, "at_least_hoog": 0.21}
+    assert _choose(mixed, weakest=[group]) == {"spoed": 0.5, "at_least_hoog": 0.45}
