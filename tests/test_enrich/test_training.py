@@ -68,12 +68,21 @@ def test_rows_from_files_finds_the_rows_of_the_named_corpus_files(tmp_path: Path
         (9, "lamp kapot"),
         (101, "ijs"),
         (112, "dijk lekt"),
+        (113, "rook uit de kelder"),
     ):
         row = {"text": text, "urgency": "spoed"}
         (tmp_path / "source" / f"corpus-{number}.jsonl").write_text(json.dumps(row) + "\n")
     dev = [
         {"text": t}
-        for t in ("lamp kapot", "boom over de weg", "GASLUCHT", "iets anders", "IJS", "dijk  lekt")
+        for t in (
+            "lamp kapot",
+            "boom over de weg",
+            "GASLUCHT",
+            "iets anders",
+            "IJS",
+            "dijk  lekt",
+            "Rook uit de kelder",
+        )
     ]
     assert rows_from_files(dev, EARLIEST_FILES, tmp_path) == [1, 2]  # corpus-9 is not among them
-    assert rows_from_files(dev, UNTUNED_FILES, tmp_path) == [4, 5]
+    assert rows_from_files(dev, UNTUNED_FILES, tmp_path) == [4, 5, 6]
