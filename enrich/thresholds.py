@@ -41,8 +41,8 @@ def choose_thresholds(
     all rows and on each subset in ``weakest`` (row indices) too, since an average over many
     plain messages can meet them while the hardest style stays well below.
 
-    A precision floor must hold one standard error below the measured precision (``_precision``),
-    so a small group keeps a margin that all rows hardly need. When a recall cannot be reached,
+    A precision floor must hold one standard error below the measured precision
+    (``_precision_lower_bound``), so a small group keeps a margin that all rows hardly need. When a recall cannot be reached,
     the threshold is the largest one that finds as many on every subset as the lowest one the
     floors allow: going lower without finding more only adds false alarms.
     """
@@ -55,7 +55,8 @@ def choose_thresholds(
             flagged = [
                 raise_urgency(b, s, trial) in group for b, s in zip(base, scores, strict=True)
             ]
-            if any(_precision(flagged, gold, group, subset) < precision_min for subset in subsets):
+            bounds = [_precision_lower_bound(flagged, gold, group, subset) for subset in subsets]
+            if any(bound < precision_min for bound in bounds):
                 break  # lower thresholds only flag more
             recalls = [_recall(flagged, gold, group, subset) for subset in subsets]
             allowed.append((limit, recalls))
@@ -67,7 +68,7 @@ def choose_thresholds(
     return chosen
 
 
-def _precision(
+def _precision_lower_bound(
     flagged: Sequence[bool], gold: Sequence[str], group: frozenset[str], subset: Sequence[int]
 ) -> float:
     """Precision of the flags on ``subset``, at the lower end of one standard error (Wilson
