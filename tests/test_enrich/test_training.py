@@ -3,10 +3,23 @@
 import json
 from pathlib import Path
 
+import numpy as np
+import pytest
+import spacy
+from spacy.language import Language
+
 from enrich.axes import AXES, best_per_axis, cats_for
 from enrich.evaluate import evaluate
-from enrich.pipeline import Enricher
-from enrich.train import EARLIEST_FILES, SHIPPED, UNTUNED_FILES, rows_from_files, ship, train
+from enrich.pipeline import TEXTCAT, Enricher
+from enrich.train import (
+    EARLIEST_FILES,
+    SHIPPED,
+    UNTUNED_FILES,
+    average_members,
+    rows_from_files,
+    ship,
+    train,
+)
 
 CORPUS = Path(__file__).resolve().parents[2] / "enrich" / "corpus"
 
@@ -37,6 +50,41 @@ def test_spacy_train_produces_a_pipeline_that_evaluates(tmp_path: Path) -> None:
     assert reports["topic"].accuracy > max(
         sum(row["topic"] == t for row in rows("test", 60)) / 60 for t in AXES["topic"]
     )
+
+
+SHORT = {"training.max_epochs": 1, "training.max_steps": 10, "training.eval_frequency": 5}
+
+
+def _logits(nlp: Language, texts: list[str]) -> np.ndarray:
+    """The BOW's output before the logistic: features, then the hashed linear layer."""
+    features, linear, _ = nlp.get_pipe(TEXTCAT).model.layers
+    return np.asarray(linear.predict(features.predict([nlp.make_doc(t) for t in texts])))
+
+
+def test_the_mean_of_members_scores_the_mean_of_their_logits(tmp_path: Path) -> None:
+    members = [
+        train(tmp_path / str(seed), rows("train", 100), rows("dev", 20), {**SHORT, "training.seed": seed})
+        for seed in (1, 2)
+    ]  # fmt: skip
+    texts = [
+        "grofvuil op de stoep",
+        "er ligt een boom over de weg!!",
+        "wanneer is het gemeentehuis open",
+    ]
+    first, second = (_logits(spacy.load(path), texts) for path in members)
+    assert not np.allclose(first, second, atol=1e-3)  # the seeds learnt different weights
+    mean = average_members(members)
+    assert np.allclose(_logits(mean, texts), (first + second) / 2, atol=1e-5)
+
+
+def test_members_of_different_shapes_are_refused(tmp_path: Path) -> None:
+    small = {**SHORT, "components.textcat_multilabel.model.length": 1024}
+    members = [
+        train(tmp_path / "a", rows("train", 50), rows("dev", 10), SHORT),
+        train(tmp_path / "b", rows("train", 50), rows("dev", 10), small),
+    ]
+    with pytest.raises(ValueError, match="members differ in shape"):
+        average_members(members)
 
 
 def test_shipped_pipeline_is_small_named_and_loads_in_the_enricher(tmp_path: Path) -> None:
