@@ -35,7 +35,7 @@ unit: install
 integration: install
 	$(BIN)/pytest -m integration
 
-model: install ## train the spaCy classifier (enrich/config.cfg, fixed seed), ship it to enrich/model/vennebroek
+model: install ## train the spaCy classifier (enrich/config.cfg, three fixed seeds, averaged), ship it to enrich/model/vennebroek
 	$(BIN)/python -m enrich.train
 	$(BIN)/python -m enrich.word_counts
 
