@@ -67,8 +67,14 @@ def model_name(nlp: Language) -> str:
 
 
 def weights_digest(nlp: Language) -> str:
+    """SHA-256 of the textcat's model alone (its layers and weights).
+
+    Not of the whole component: that also holds the pipeline's vocabulary strings, which depend
+    on how the pipeline was put together (a training run keeps every string it read), so the
+    same weights could carry two names.
+    """
     textcat: Any = nlp.get_pipe(TEXTCAT)
-    return hashlib.sha256(textcat.to_bytes()).hexdigest()
+    return hashlib.sha256(textcat.model.to_bytes()).hexdigest()
 
 
 def freeze_startup_objects() -> None:

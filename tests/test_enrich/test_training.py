@@ -10,7 +10,7 @@ from spacy.language import Language
 
 from enrich.axes import AXES, best_per_axis, cats_for
 from enrich.evaluate import evaluate
-from enrich.pipeline import TEXTCAT, Enricher
+from enrich.pipeline import TEXTCAT, Enricher, weights_digest
 from enrich.train import (
     EARLIEST_FILES,
     SHIPPED,
@@ -85,6 +85,20 @@ def test_members_of_different_shapes_are_refused(tmp_path: Path) -> None:
     ]
     with pytest.raises(ValueError, match="members differ in shape"):
         average_members(members)
+
+
+def test_the_digest_names_the_weights_whatever_strings_the_vocabulary_holds() -> None:
+    nlp = spacy.load(SHIPPED)
+    digest = weights_digest(nlp)
+    nlp.vocab.strings.add("een woord dat de training nooit zag")  # as a training run's vocab
+    assert weights_digest(nlp) == digest
+    linear = next(
+        node for node in nlp.get_pipe(TEXTCAT).model.walk() if node.name == "sparse_linear"
+    )
+    bias = linear.get_param("b").copy()
+    bias[0] += 0.001
+    linear.set_param("b", bias)
+    assert weights_digest(nlp) != digest
 
 
 def test_shipped_pipeline_is_small_named_and_loads_in_the_enricher(tmp_path: Path) -> None:
