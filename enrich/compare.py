@@ -1,0 +1,139 @@
+"""`python -m enrich.compare FILE CANDIDATE [SHIPPED]`: the shipping rule on one fresh batch.
+
+Classifies FILE's labelled messages (JSON lines with ``text``, ``topic``, ``urgency``,
+``intent``) with the candidate model and the shipped one, through the production path (model,
+thresholds, safety layer), prints what the rule compares (``enrich.shipping``) and its verdict,
+and writes ``reports/compare.json``. Exit status: 0 when the candidate may ship, 1 when it may
+not, 2 for unusable input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from enrich.axes import AXES
+from enrich.pipeline import DEFAULT_MODEL, Enricher, ModelNotFoundError
+from enrich.shipping import Counts, count, verdict
+
+__all__ = ["compare", "main", "read_labelled"]
+
+REPORTS = Path(__file__).parent.parent / "reports"
+
+
+class UnusableInput(ValueError):
+    """The batch file cannot be scored: missing, unreadable, or a line without labels."""
+
+
+def read_labelled(path: Path) -> list[dict[str, str]]:
+    """The labelled messages of a JSON-lines file; a clear error naming the first bad line."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise UnusableInput(f"cannot read {path}: {exc.strerror}") from None
+    rows = []
+    for n, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise UnusableInput(f"{path}:{n}: not JSON ({exc.msg})") from None
+        if not isinstance(row, dict) or not isinstance(row.get("text"), str):
+            raise UnusableInput(f'{path}:{n}: expected an object with a "text" string')
+        for axis, labels in AXES.items():
+            if row.get(axis) not in labels:
+                raise UnusableInput(f"{path}:{n}: {axis} must be one of {', '.join(labels)}")
+        rows.append(row)
+    if not rows:
+        raise UnusableInput(f"{path}: no labelled messages")
+    return rows
+
+
+def _labels(enricher: Enricher, rows: list[dict[str, str]]) -> tuple[Counts, int]:
+    """The rule's counts for one model, and how many ``spoed`` the model alone finds."""
+    predicted: list[dict[str, str]] = []
+    alone = 0
+    for row, e in zip(rows, enricher.classify([r["text"] for r in rows]), strict=True):
+        predicted.append(
+            {"topic": str(e.topic), "urgency": str(e.urgency), "intent": str(e.intent)}
+        )
+        scores = e.scores["urgency"]
+        alone += row["urgency"] == "spoed" == max(scores, key=scores.__getitem__)
+    return count(rows, predicted), alone
+
+
+def compare(
+    path: Path, candidate: Path, shipped: Path = DEFAULT_MODEL, reports: Path = REPORTS
+) -> dict[str, Any]:
+    """Both models' counts on the batch and the rule's verdict (also printed as a table)."""
+    rows = read_labelled(path)
+    models = {"shipped": Enricher(shipped), "candidate": Enricher(candidate)}
+    counted = {role: _labels(enricher, rows) for role, enricher in models.items()}
+    (old, old_alone), (new, new_alone) = counted["shipped"], counted["candidate"]
+    failed = verdict(old, new)
+
+    table = Table(title=f"{path.name}: {len(rows):,} messages", title_justify="left")
+    table.add_column("")
+    for role in models:
+        table.add_column(role, justify="right")
+    for name, value in (
+        ("spoed found", lambda c, a: f"{c.spoed_found} of {c.spoed}"),
+        ("spoed precision", lambda c, a: f"{c.spoed_precision:.3f}"),
+        ("hoog+spoed found", lambda c, a: f"{c.urgent_found} of {c.urgent}"),
+        ("topic macro-F1", lambda c, a: f"{c.topic_f1:.3f}"),
+        ("intent macro-F1", lambda c, a: f"{c.intent_f1:.3f}"),
+        ("spoed found by the model alone", lambda c, a: f"{a} of {c.spoed}"),
+    ):
+        table.add_row(name, value(old, old_alone), value(new, new_alone))
+    console = Console()
+    for role, enricher in models.items():
+        console.print(f"{role}: {enricher.name} ({shipped if role == 'shipped' else candidate})")
+    console.print(table)
+    if failed:
+        console.print("[red]the candidate may not ship:[/] " + "; ".join(failed))
+    else:
+        console.print("[green]the candidate may ship[/] (enrich/shipping.py)")
+
+    result = {
+        "file": str(path),
+        "messages": len(rows),
+        "models": {role: enricher.name for role, enricher in models.items()},
+        "counts": {
+            role: {**vars(c), "spoed_precision": round(c.spoed_precision, 4), "alone": a}
+            for role, (c, a) in counted.items()
+        },
+        "may_ship": not failed,
+        "failed": failed,
+    }
+    reports.mkdir(parents=True, exist_ok=True)
+    (reports / "compare.json").write_text(json.dumps(result, indent=2) + "\n")
+    console.print(f"written: {reports / 'compare.json'}")
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m enrich.compare", description=__doc__)
+    parser.add_argument("file", type=Path, help="labelled JSON lines: a fresh held-out batch")
+    parser.add_argument("candidate", type=Path, help="the candidate pipeline's folder")
+    parser.add_argument(
+        "shipped", type=Path, nargs="?", default=DEFAULT_MODEL, help="default: the shipped model"
+    )
+    parser.add_argument("--reports", type=Path, default=REPORTS, help="where compare.json goes")
+    args = parser.parse_args(argv)
+    try:
+        result = compare(args.file, args.candidate, args.shipped, args.reports)
+    except (UnusableInput, ModelNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0 if result["may_ship"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
