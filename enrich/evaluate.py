@@ -11,13 +11,16 @@ matrix for topic, urgency and intent, and the issue's targets (topic macro-F1 >=
   kept out of training (see heldout/README.md).
 
 Urgency is scored as the enrich worker sets it (model, then the safety layer); the model's own
-urgency numbers are shown beside it.
+urgency numbers are shown beside it, and so are the pages the routing rules would send out of
+office hours (`route/rules/departments.yaml`, `alerts`).
 """
 
 from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -31,13 +34,17 @@ from enrich.axes import AXES, best_per_axis
 from enrich.corpus.split import text_key
 from enrich.metrics import AxisReport, evaluate_axis, recall_of_any
 from enrich.pipeline import DEFAULT_MODEL, Enricher
+from ingest.events import Enrichment
+from route.rules import AlertPolicy, load_rules
 
 __all__ = [
     "evaluate",
     "evaluate_docs",
     "evaluate_enricher",
+    "evaluate_enrichments",
     "labels_before_audits",
     "main",
+    "paging",
     "targets",
 ]
 
@@ -74,8 +81,15 @@ def evaluate_enricher(
     enricher: Enricher, rows: list[dict[str, str]]
 ) -> tuple[dict[str, AxisReport], dict[str, list[str]]]:
     """Reports per axis as the enrich worker labels, and the predictions (model urgency too)."""
+    return evaluate_enrichments(enricher.classify([row["text"] for row in rows]), rows)
+
+
+def evaluate_enrichments(
+    enrichments: Sequence[Enrichment], rows: list[dict[str, str]]
+) -> tuple[dict[str, AxisReport], dict[str, list[str]]]:
+    """Reports per axis for the enrichments of the rows, one each, and their labels."""
     predicted: dict[str, list[str]] = {axis: [] for axis in (*AXES, "model_urgency")}
-    for e in enricher.classify([row["text"] for row in rows]):
+    for e in enrichments:
         predicted["topic"].append(e.topic)
         predicted["urgency"].append(e.urgency)
         predicted["intent"].append(e.intent)
@@ -85,6 +99,42 @@ def evaluate_enricher(
         for axis, labels in AXES.items()
     }
     return reports, predicted
+
+
+@dataclass(frozen=True)
+class Paging:
+    """Out of office hours, which messages page someone (the routing rules' alert policy)."""
+
+    pages: int
+    urgent_pages: int
+    """Pages for messages labelled hoog or spoed."""
+    urgent: int
+    """Messages labelled hoog or spoed."""
+
+    @property
+    def precision(self) -> float:
+        return self.urgent_pages / self.pages if self.pages else 0.0
+
+    @property
+    def recall(self) -> float:
+        return self.urgent_pages / self.urgent if self.urgent else 0.0
+
+
+def paging(
+    enrichments: Sequence[Enrichment], rows: Sequence[dict[str, str]], policy: AlertPolicy
+) -> Paging:
+    """What the on-call person sees at night: every ``spoed``, and ``hoog`` scored at least its
+    ``min_score`` (``route/rules/departments.yaml``), against the hoog+spoed labels."""
+    paged = [
+        policy.severity(e.urgency, e.urgency_score, office_hours=False) is not None
+        for e in enrichments
+    ]
+    urgent = [row["urgency"] in ("spoed", "hoog") for row in rows]
+    return Paging(
+        pages=sum(paged),
+        urgent_pages=sum(p and u for p, u in zip(paged, urgent, strict=True)),
+        urgent=sum(urgent),
+    )
 
 
 def labels_before_audits(
@@ -142,10 +192,13 @@ def _tables(axis: str, report: AxisReport) -> tuple[Table, Table]:
     return scores, confusion
 
 
-def section(console: Console, name: str, path: Path, enricher: Enricher) -> dict[str, Any]:
+def section(
+    console: Console, name: str, path: Path, enricher: Enricher, policy: AlertPolicy
+) -> dict[str, Any]:
     """Print one dataset's tables and targets; return its summary for eval.json."""
     rows = [json.loads(line) for line in path.open(encoding="utf-8") if line.strip()]
-    reports, predicted = evaluate_enricher(enricher, rows)
+    enrichments = enricher.classify([row["text"] for row in rows])
+    reports, predicted = evaluate_enrichments(enrichments, rows)
     console.rule(f"[bold]{name}[/]: {path.relative_to(HERE.parent)} ({len(rows)} messages)")
     for axis, report in reports.items():
         for table in _tables(axis, report):
@@ -157,6 +210,11 @@ def section(console: Console, name: str, path: Path, enricher: Enricher) -> dict
     console.print(
         f"model alone (no safety layer): urgency macro-F1 {model_urgency.macro_f1:.3f}, "
         f"spoed recall {model_spoed.recall:.2f} at precision {model_spoed.precision:.2f}"
+    )
+    pages = paging(enrichments, rows, policy)
+    console.print(
+        f"out of office hours: {pages.pages} pages, {pages.precision:.2f} of them hoog or spoed; "
+        f"they reach {pages.urgent_pages} of {pages.urgent} hoog+spoed ({pages.recall:.2f})"
     )
     measured = targets(reports, rows, predicted["urgency"])
     old_rows = labels_before_audits(name, rows)
@@ -190,6 +248,11 @@ def section(console: Console, name: str, path: Path, enricher: Enricher) -> dict
         },
         "labels_changed_by_audit": changed,
         "targets_on_labels_before_audit": {t: round(v, 4) for t, v, _ in before},
+        "paging_out_of_office_hours": {
+            **vars(pages),
+            "precision": round(pages.precision, 4),
+            "recall": round(pages.recall, 4),
+        },
         "model_alone_urgency": {
             "macro_f1": model_urgency.macro_f1,
             "spoed_recall": model_spoed.recall,
@@ -207,11 +270,12 @@ def section(console: Console, name: str, path: Path, enricher: Enricher) -> dict
 
 def main(model: Path = DEFAULT_MODEL) -> None:
     enricher = Enricher(model)
+    policy = load_rules().alerts
     REPORTS.mkdir(exist_ok=True)
     console = Console(record=True, width=120)
     console.print(f"[bold]{enricher.name}[/] ({model}) with the urgency safety layer")
     summary = {
-        name: section(console, name, path, enricher)
+        name: section(console, name, path, enricher, policy)
         for name, path in DATASETS.items()
         if path.is_file()
     }

@@ -63,9 +63,9 @@ def route(message: Message, config: RoutingConfig, topic_prefix: str) -> Routing
 def _alert(message: Message, config: RoutingConfig, office_hours: bool) -> Alert | None:
     assert message.enrichment is not None
     urgency = message.enrichment.urgency
-    if urgency in config.alerts.always:
+    severity = config.alerts.severity(urgency, message.enrichment.urgency_score, office_hours)
+    if severity == "critical":
         return Alert(reason=f"urgency {urgency}", severity="critical")
-    confident = message.enrichment.urgency_score >= config.alerts.min_score.get(urgency, 0.0)
-    if urgency in config.alerts.outside_office_hours and not office_hours and confident:
+    if severity == "warning":
         return Alert(reason=f"urgency {urgency} outside office hours", severity="warning")
     return None

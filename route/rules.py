@@ -126,6 +126,22 @@ class AlertPolicy(BaseModel):
     def _urgencies(cls, v: list[str]) -> list[str]:
         return _check_members(v, URGENCIES, "urgency")
 
+    def severity(
+        self, urgency: str, score: float, office_hours: bool
+    ) -> Literal["critical", "warning"] | None:
+        """How urgently a message with this urgency and classifier score pages someone:
+        ``critical`` always for ``always``, ``warning`` out of office hours for
+        ``outside_office_hours`` at ``min_score`` or above, else None (the queue only)."""
+        if urgency in self.always:
+            return "critical"
+        if (
+            urgency in self.outside_office_hours
+            and not office_hours
+            and score >= self.min_score.get(urgency, 0.0)
+        ):
+            return "warning"
+        return None
+
     @field_validator("min_score")
     @classmethod
     def _scores(cls, v: dict[str, float]) -> dict[str, float]:
