@@ -21,31 +21,23 @@ from rich.table import Table
 from enrich.axes import AXES
 from enrich.pipeline import DEFAULT_MODEL, Enricher, ModelNotFoundError
 from enrich.shipping import Counts, count, verdict
+from luisterpost.errors import LuisterpostError
+from luisterpost.jsonlines import json_objects
 
 __all__ = ["compare", "main", "read_labelled"]
 
 REPORTS = Path(__file__).parent.parent / "reports"
 
 
-class UnusableInput(ValueError):
+class UnusableInput(LuisterpostError):
     """The batch file cannot be scored: missing, unreadable, or a line without labels."""
 
 
 def read_labelled(path: Path) -> list[dict[str, str]]:
     """The labelled messages of a JSON-lines file; a clear error naming the first bad line."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise UnusableInput(f"cannot read {path}: {exc.strerror}") from None
     rows = []
-    for n, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise UnusableInput(f"{path}:{n}: not JSON ({exc.msg})") from None
-        if not isinstance(row, dict) or not isinstance(row.get("text"), str):
+    for n, row in json_objects(path, UnusableInput):
+        if not isinstance(row.get("text"), str):
             raise UnusableInput(f'{path}:{n}: expected an object with a "text" string')
         for axis, labels in AXES.items():
             if row.get(axis) not in labels:

@@ -17,6 +17,7 @@ from typing import Any
 
 from luisterpost.deploy_files import deploy_file
 from luisterpost.errors import ConfigError, ServiceError
+from luisterpost.jsonlines import json_objects
 
 __all__ = [
     "SAVED_OBJECTS",
@@ -52,14 +53,8 @@ def read_saved_objects(path: Path) -> bytes:
     except OSError as exc:
         raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
     count = 0
-    for number, line in enumerate(content.decode("utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"{path}:{number}: not JSON ({exc.msg})") from None
-        if not isinstance(obj, dict) or not {"type", "id", "attributes"} <= obj.keys():
+    for number, obj in json_objects(path, ConfigError, content.decode("utf-8")):
+        if not {"type", "id", "attributes"} <= obj.keys():
             raise ConfigError(f"{path}:{number}: not a saved object (needs type, id, attributes)")
         count += 1
     if count == 0:

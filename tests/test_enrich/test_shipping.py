@@ -83,6 +83,7 @@ def test_compare_passes_the_shipped_model_against_itself(tmp_path: Path) -> None
         ('{"text": "boom om", "topic": "groen", "urgency": "spoed", "intent": "melding"}\n',
          "batch.jsonl:1: topic must be one of"),
         ("not json\n", "batch.jsonl:1: not JSON"),
+        ('\n["a list"]\n', "batch.jsonl:2: not a JSON object"),
         ("\n", "no labelled messages"),
     ],
 )  # fmt: skip
