@@ -19,6 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from enrich.axes import AXES
+from enrich.evaluate import evaluate_enricher
 from enrich.pipeline import DEFAULT_MODEL, Enricher, ModelNotFoundError
 from enrich.shipping import Counts, count, verdict
 from luisterpost.errors import LuisterpostError
@@ -50,14 +51,11 @@ def read_labelled(path: Path) -> list[dict[str, str]]:
 
 def _labels(enricher: Enricher, rows: list[dict[str, str]]) -> tuple[Counts, int]:
     """The rule's counts for one model, and how many ``spoed`` the model alone finds."""
-    predicted: list[dict[str, str]] = []
-    alone = 0
-    for row, e in zip(rows, enricher.classify([r["text"] for r in rows]), strict=True):
-        predicted.append(
-            {"topic": str(e.topic), "urgency": str(e.urgency), "intent": str(e.intent)}
-        )
-        scores = e.scores["urgency"]
-        alone += row["urgency"] == "spoed" == max(scores, key=scores.__getitem__)
+    _, predicted = evaluate_enricher(enricher, rows)
+    alone = sum(
+        row["urgency"] == "spoed" == label
+        for row, label in zip(rows, predicted["model_urgency"], strict=True)
+    )
     return count(rows, predicted), alone
 
 

@@ -32,7 +32,7 @@ from spacy.tokens import Doc
 import enrich.architecture  # noqa: F401  (registers luisterpost.TextCatCharBOW.v1)
 from enrich.axes import AXES, best_per_axis
 from enrich.corpus.split import text_key
-from enrich.metrics import AxisReport, evaluate_axis, recall_of_any
+from enrich.metrics import AxisReport, evaluate_axis, ratio, recall_of_any
 from enrich.pipeline import DEFAULT_MODEL, Enricher
 from ingest.events import Enrichment
 from route.rules import AlertPolicy, load_rules
@@ -113,11 +113,11 @@ class Paging:
 
     @property
     def precision(self) -> float:
-        return self.urgent_pages / self.pages if self.pages else 0.0
+        return ratio(self.urgent_pages, self.pages)
 
     @property
     def recall(self) -> float:
-        return self.urgent_pages / self.urgent if self.urgent else 0.0
+        return ratio(self.urgent_pages, self.urgent)
 
 
 def paging(

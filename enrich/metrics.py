@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["AxisReport", "evaluate_axis", "recall_of_any"]
+__all__ = ["AxisReport", "evaluate_axis", "ratio", "recall_of_any"]
 
 
 @dataclass(frozen=True)
@@ -38,7 +38,8 @@ class AxisReport:
         )
 
 
-def _ratio(part: int, whole: int) -> float:
+def ratio(part: int, whole: int) -> float:
+    """part / whole, and 0.0 for an empty whole (nothing to score is no score)."""
     return part / whole if whole else 0.0
 
 
@@ -54,7 +55,7 @@ def evaluate_axis(
         tp = confusion[(label, label)]
         predicted_n = sum(n for (_, p), n in confusion.items() if p == label)
         support = sum(n for (g, _), n in confusion.items() if g == label)
-        precision, recall = _ratio(tp, predicted_n), _ratio(tp, support)
+        precision, recall = ratio(tp, predicted_n), ratio(tp, support)
         f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
         per_class[label] = ClassScore(precision, recall, f1, support)
     return AxisReport(tuple(labels), per_class, dict(confusion))
@@ -63,4 +64,4 @@ def evaluate_axis(
 def recall_of_any(gold: Sequence[str], predicted: Sequence[str], group: set[str]) -> float:
     """Recall of a group of labels taken together (e.g. hoog+spoed: either counts as caught)."""
     relevant = [(g, p) for g, p in zip(gold, predicted, strict=True) if g in group]
-    return _ratio(sum(p in group for _, p in relevant), len(relevant))
+    return ratio(sum(p in group for _, p in relevant), len(relevant))

@@ -10,11 +10,11 @@ many residents a change would miss.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from enrich.axes import AXES
-from enrich.metrics import evaluate_axis
+from enrich.metrics import evaluate_axis, ratio
 
 __all__ = ["MAX_F1_LOSS", "MAX_MORE_MISSED", "MIN_SPOED_PRECISION", "Counts", "count", "verdict"]
 
@@ -41,16 +41,17 @@ class Counts:
 
     @property
     def spoed_precision(self) -> float:
-        return self.spoed_found / self.spoed_flagged if self.spoed_flagged else 0.0
+        return ratio(self.spoed_found, self.spoed_flagged)
 
 
-def count(gold: Sequence[dict[str, str]], predicted: Sequence[dict[str, str]]) -> Counts:
-    """The counts of one model's labels (``topic``, ``urgency``, ``intent`` per message)."""
-    if len(gold) != len(predicted):
-        raise ValueError(f"{len(gold)} labelled messages but {len(predicted)} predictions")
-    pairs = [(g["urgency"], p["urgency"]) for g, p in zip(gold, predicted, strict=True)]
+def count(gold: Sequence[dict[str, str]], predicted: Mapping[str, Sequence[str]]) -> Counts:
+    """The counts of one model's labels: ``predicted`` holds one list per axis (``topic``,
+    ``urgency``, ``intent``), one label per message, as ``enrich.evaluate`` returns them."""
+    if any(len(predicted[axis]) != len(gold) for axis in AXES):
+        raise ValueError(f"{len(gold)} labelled messages but another number of predictions")
+    pairs = list(zip((g["urgency"] for g in gold), predicted["urgency"], strict=True))
     f1 = {
-        axis: evaluate_axis([g[axis] for g in gold], [p[axis] for p in predicted], AXES[axis])
+        axis: evaluate_axis([g[axis] for g in gold], predicted[axis], AXES[axis])
         for axis in ("topic", "intent")
     }
     return Counts(

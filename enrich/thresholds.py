@@ -42,9 +42,10 @@ def choose_thresholds(
     plain messages can meet them while the hardest style stays well below.
 
     A precision floor must hold one standard error below the measured precision
-    (``_precision_lower_bound``), so a small group keeps a margin that all rows hardly need. When a recall cannot be reached,
-    the threshold is the largest one that finds as many on every subset as the lowest one the
-    floors allow: going lower without finding more only adds false alarms.
+    (``_precision_lower_bound``), so a small group keeps a margin that all rows hardly need.
+    When a recall cannot be reached, the threshold is the largest one that finds as many on
+    every subset as the lowest one the floors allow: going lower without finding more only adds
+    false alarms.
     """
     subsets = [range(len(gold)), *weakest]
     chosen: dict[str, float] = {}

@@ -116,7 +116,7 @@ def average_members(members: Sequence[Path]) -> Language:
 
 def _train_member(
     seed: int, train_rows: list[dict[str, str]], dev_rows: list[dict[str, str]]
-) -> tuple[int, Path]:
+) -> Path:
     """One run with ``seed`` in its own folder, spaCy's console output in its ``train.log``."""
     output = MODEL_DIR / "training" / f"seed-{seed}"
     output.mkdir(parents=True, exist_ok=True)
@@ -124,7 +124,7 @@ def _train_member(
         best = train(
             output, train_rows, dev_rows, overrides={"system.seed": seed, "training.seed": seed}
         )
-    return seed, best
+    return best
 
 
 def rows_from_files(
@@ -212,19 +212,19 @@ def main() -> None:
     workers = min(len(SEEDS), os.cpu_count() or 1)
     print(f"training {len(SEEDS)} runs (seeds {', '.join(map(str, SEEDS))}), {workers} at a time")
     print(f"  spaCy's output: {MODEL_DIR / 'training'}/seed-*/train.log")
-    started, members = time.perf_counter(), {}
+    started, members = time.perf_counter(), []
     with ProcessPoolExecutor(max_workers=workers) as pool:
         futures = [pool.submit(_train_member, seed, train_rows, dev_rows) for seed in SEEDS]
-        for future in futures:
-            seed, path = future.result()
-            members[seed] = path
+        for seed, future in zip(SEEDS, futures, strict=True):
+            path = future.result()
+            members.append(path)
             scores = json.loads((path / "meta.json").read_text()).get("performance", {})
             print(
                 f"  seed {seed} done after {(time.perf_counter() - started) / 60:.1f} min: dev "
                 + ", ".join(f"{k} {v:.3f}" for k, v in scores.items() if k.endswith("_f1"))
             )
     best = MODEL_DIR / "training" / "mean"
-    average_members([members[seed] for seed in SEEDS]).to_disk(best)
+    average_members(members).to_disk(best)
     shipped = ship(best, dev_rows=dev_rows)
     size = sum(f.stat().st_size for f in shipped.rglob("*") if f.is_file()) / 1e6
     thresholds = spacy.load(shipped).meta["luisterpost"]["urgency_thresholds"]

@@ -23,11 +23,11 @@ def test_counts_follow_the_labels() -> None:
         {"topic": "afval", "urgency": "hoog", "intent": "melding"},
         {"topic": "dieren", "urgency": "normaal", "intent": "vraag"},
     ]
-    predicted = [
-        {"topic": "afval", "urgency": "hoog", "intent": "melding"},  # spoed caught as hoog
-        {"topic": "afval", "urgency": "spoed", "intent": "melding"},
-        {"topic": "afval", "urgency": "normaal", "intent": "vraag"},
-    ]
+    predicted = {
+        "topic": ["afval", "afval", "afval"],
+        "urgency": ["hoog", "spoed", "normaal"],  # the spoed caught as hoog
+        "intent": ["melding", "melding", "vraag"],
+    }
     counts = count(gold, predicted)
     assert (counts.spoed, counts.spoed_found, counts.spoed_flagged) == (1, 0, 1)
     assert (counts.urgent, counts.urgent_found) == (2, 2)
