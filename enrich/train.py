@@ -44,11 +44,11 @@ SEEDS = (20261125, 20261126, 20261127)
 seed moved the single model as much as any architecture variant did (enrich/README.md)."""
 EARLIEST_FILES = range(1, 9)
 """corpus-1 to corpus-8: written before the conventions; the test split's messages come from them."""
-UNTUNED_FILES = (*range(100, 103), *range(111, 114))
-"""corpus-100 to 102 and 111 to 113: batches H, J, L (joined in session 9), M and O (session 10)
-and R (session 11), held out until then, so no rule or threshold was ever fitted to them; each
-only decided between two finished models (the rules were written from corpus-1 to 34, and the
-other dev rows have steered thresholds and checkpoints)."""
+UNTUNED_FILES = (*range(100, 103), *range(111, 116))
+"""corpus-100 to 102 and 111 to 115: batches H, J, L (joined in session 9), M and O (session 10),
+R (session 11), P and S (session 13), held out until then, so no rule or threshold was ever
+fitted to them; each only decided between two finished models (the rules were written from
+corpus-1 to 34, and the other dev rows have steered thresholds and checkpoints)."""
 
 
 def _rows(path: Path) -> list[dict[str, str]]:

@@ -22,7 +22,16 @@ def test_every_audited_label_is_the_adjudicated_one_in_the_data() -> None:
     rows = {name: {text_key(r["text"]): r for r in _rows(path)} for name, path in audited.items()}
     # held-out batches that later joined the corpus (enrich/corpus/heldout/README.md)
     trained = {**rows["train"], **rows["dev"]}
-    joined = ("batch-h", "batch-j", "batch-l", "batch-m", "batch-o", "batch-r")
+    joined = (
+        "batch-h",
+        "batch-j",
+        "batch-l",
+        "batch-m",
+        "batch-o",
+        "batch-r",
+        "batch-p",
+        "batch-s",
+    )
     rows.update({name: trained for name in joined})
     for e in entries:
         assert e["axis"] in AXES and e["stored"] != e["blind"]  # only disputes are recorded

@@ -86,7 +86,7 @@ def test_the_held_out_sets_share_no_text_with_the_splits() -> None:
     text_key = runpy.run_path(str(CORPUS / "split.py"))["text_key"]
     in_splits = {text_key(r["text"]) for name in ("train", "dev", "test") for r in load(name)}
     held_out = [CORPUS / "check" / "check.jsonl", *sorted((CORPUS / "heldout").glob("*.jsonl"))]
-    assert len(held_out) >= 3
+    assert len(held_out) >= 2  # the check set and at least one batch
     for path in held_out:
         rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
         assert len(rows) > 400

@@ -131,6 +131,7 @@ def test_rows_from_files_finds_the_rows_of_the_named_corpus_files(tmp_path: Path
         (101, "ijs"),
         (112, "dijk lekt"),
         (113, "rook uit de kelder"),
+        (115, "kind in de sloot"),
     ):
         row = {"text": text, "urgency": "spoed"}
         (tmp_path / "source" / f"corpus-{number}.jsonl").write_text(json.dumps(row) + "\n")
@@ -144,7 +145,8 @@ def test_rows_from_files_finds_the_rows_of_the_named_corpus_files(tmp_path: Path
             "IJS",
             "dijk  lekt",
             "Rook uit de kelder",
+            "kind in de sloot",
         )
     ]
     assert rows_from_files(dev, EARLIEST_FILES, tmp_path) == [1, 2]  # corpus-9 is not among them
-    assert rows_from_files(dev, UNTUNED_FILES, tmp_path) == [4, 5, 6]
+    assert rows_from_files(dev, UNTUNED_FILES, tmp_path) == [4, 5, 6, 7]
