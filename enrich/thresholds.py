@@ -7,9 +7,9 @@ scores here; the chosen thresholds are stored in the model's meta.json and appli
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
+from enrich.metrics import wilson_interval
 from enrich.pipeline import raise_urgency
 
 __all__ = ["choose_thresholds"]
@@ -77,10 +77,7 @@ def _precision_lower_bound(
     marked = [i for i in subset if flagged[i]]
     if not marked:
         return 1.0
-    n, share = len(marked), sum(gold[i] in group for i in marked) / len(marked)
-    centre = share + 1 / (2 * n)
-    spread = math.sqrt(share * (1 - share) / n + 1 / (4 * n * n))
-    return (centre - spread) / (1 + 1 / n)
+    return wilson_interval(sum(gold[i] in group for i in marked), len(marked), z=1.0)[0]
 
 
 def _recall(

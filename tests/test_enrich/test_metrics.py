@@ -1,7 +1,8 @@
 import pytest
 
-from enrich.evaluate import paging
-from enrich.metrics import evaluate_axis, recall_of_any
+from enrich.axes import AXES
+from enrich.evaluate import paging, targets
+from enrich.metrics import caught_of_any, evaluate_axis, wilson_interval
 from ingest.events import Enrichment
 from route.rules import load_rules
 
@@ -24,10 +25,44 @@ def test_absent_label_scores_zero() -> None:
     assert report.per_class["b"].f1 == 0.0 and report.macro_f1 == 0.5
 
 
-def test_group_recall() -> None:
+def test_group_recall_counts_either_label_as_caught() -> None:
     gold = ["spoed", "hoog", "normaal", "spoed"]
     pred = ["hoog", "spoed", "spoed", "normaal"]
-    assert recall_of_any(gold, pred, {"spoed", "hoog"}) == pytest.approx(2 / 3)
+    assert caught_of_any(gold, pred, {"spoed", "hoog"}) == (2, 3)
+
+
+def test_wilson_interval_by_hand() -> None:
+    # 55 of 58: centre (p + z²/2n) / (1 + z²/n), half-width z·sqrt(p(1-p)/n + z²/4n²) / (1 + z²/n)
+    low, high = wilson_interval(55, 58)
+    assert low == pytest.approx(0.8586, abs=1e-4) and high == pytest.approx(0.9823, abs=1e-4)
+    assert wilson_interval(10, 10)[1] == pytest.approx(1.0) and wilson_interval(10, 10)[0] < 0.75
+    assert wilson_interval(0, 0) == (0.0, 1.0)
+
+
+def test_wilson_interval_narrows_with_more_messages_and_holds_the_rate() -> None:
+    small, large = wilson_interval(55, 58), wilson_interval(550, 580)
+    assert small[0] < large[0] < 55 / 58 < large[1] < small[1]
+    # z = 1 (one standard error, the threshold margin) is narrower than 95%
+    assert wilson_interval(55, 58)[0] < wilson_interval(55, 58, z=1.0)[0]
+
+
+def test_targets_carry_the_counts_behind_each_rate() -> None:
+    gold = ["spoed", "spoed", "spoed", "hoog", "normaal", "laag"]
+    pred = ["spoed", "spoed", "hoog", "spoed", "normaal", "laag"]
+    rows = [{"topic": "afval", "intent": "melding", "urgency": g} for g in gold]
+    reports = {
+        "topic": evaluate_axis(["afval"] * 6, ["afval"] * 6, AXES["topic"]),
+        "intent": evaluate_axis(["melding"] * 6, ["melding"] * 6, AXES["intent"]),
+        "urgency": evaluate_axis(gold, pred, AXES["urgency"]),
+    }
+    by_name = {t.name: t for t in targets(reports, rows, pred)}
+    recall, precision = by_name["spoed recall"], by_name["spoed precision"]
+    assert recall.count == (2, 3) and recall.measured == pytest.approx(2 / 3) and not recall.met
+    assert precision.count == (2, 3)  # the hoog message flagged spoed is the false one
+    assert by_name["hoog+spoed recall"].count == (4, 4) and by_name["hoog+spoed recall"].met
+    assert by_name["topic macro-F1"].count is None and by_name["topic macro-F1"].interval is None
+    low, high = recall.interval or (1.0, 0.0)
+    assert low < 2 / 3 < high
 
 
 def test_lengths_must_match() -> None:
