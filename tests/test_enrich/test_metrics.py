@@ -48,7 +48,7 @@ def test_wilson_interval_narrows_with_more_messages_and_holds_the_rate() -> None
 
 def test_targets_carry_the_counts_behind_each_rate() -> None:
     gold = ["spoed", "spoed", "spoed", "hoog", "normaal", "laag"]
-    pred = ["spoed", "spoed", "hoog", "spoed", "normaal", "laag"]
+    pred = ["spoed", "spoed", "hoog", "spoed", "spoed", "laag"]
     rows = [{"topic": "afval", "intent": "melding", "urgency": g} for g in gold]
     reports = {
         "topic": evaluate_axis(["afval"] * 6, ["afval"] * 6, AXES["topic"]),
@@ -58,7 +58,7 @@ def test_targets_carry_the_counts_behind_each_rate() -> None:
     by_name = {t.name: t for t in targets(reports, rows, pred)}
     recall, precision = by_name["spoed recall"], by_name["spoed precision"]
     assert recall.count == (2, 3) and recall.measured == pytest.approx(2 / 3) and not recall.met
-    assert precision.count == (2, 3)  # the hoog message flagged spoed is the false one
+    assert precision.count == (2, 4)  # the hoog and normaal messages flagged spoed are false
     assert by_name["hoog+spoed recall"].count == (4, 4) and by_name["hoog+spoed recall"].met
     assert by_name["topic macro-F1"].count is None and by_name["topic macro-F1"].interval is None
     low, high = recall.interval or (1.0, 0.0)
