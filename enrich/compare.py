@@ -3,8 +3,9 @@
 Classifies FILE's labelled messages (JSON lines with ``text``, ``topic``, ``urgency``,
 ``intent``) with the candidate model and the shipped one, through the production path (model,
 thresholds, safety layer), prints what the rule compares (``enrich.shipping``) and its verdict,
-and writes ``reports/compare.json``. Exit status: 0 when the candidate may ship, 1 when it may
-not, 2 for unusable input.
+and writes ``reports/compare.json``. A candidate may also be a rules file
+(``--candidate-rules``, ``--shipped-rules``; default: the shipped urgency rules). Exit status: 0
+when the candidate may ship, 1 when it may not, 2 for unusable input.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from enrich.axes import AXES
 from enrich.evaluate import evaluate_enricher
 from enrich.pipeline import DEFAULT_MODEL, Enricher, ModelNotFoundError
 from enrich.shipping import Counts, count, verdict
+from enrich.urgency import DEFAULT_RULES
 from luisterpost.errors import LuisterpostError
 from luisterpost.jsonlines import json_objects
 
@@ -31,7 +33,7 @@ REPORTS = Path(__file__).parent.parent / "reports"
 
 
 class UnusableInput(LuisterpostError):
-    """The batch file cannot be scored: missing, unreadable, or a line without labels."""
+    """The batch or a rules file cannot be used: missing, unreadable, or a line without labels."""
 
 
 def read_labelled(path: Path) -> list[dict[str, str]]:
@@ -60,11 +62,26 @@ def _labels(enricher: Enricher, rows: list[dict[str, str]]) -> tuple[Counts, int
 
 
 def compare(
-    path: Path, candidate: Path, shipped: Path = DEFAULT_MODEL, reports: Path = REPORTS
+    path: Path,
+    candidate: Path,
+    shipped: Path = DEFAULT_MODEL,
+    reports: Path = REPORTS,
+    candidate_rules: Path = DEFAULT_RULES,
+    shipped_rules: Path = DEFAULT_RULES,
 ) -> dict[str, Any]:
-    """Both models' counts on the batch and the rule's verdict (also printed as a table)."""
+    """Both models' counts on the batch and the rule's verdict (also printed as a table).
+
+    A model here is a pipeline with its urgency rules, so a rules change is decided the same way.
+    """
     rows = read_labelled(path)
-    models = {"shipped": Enricher(shipped), "candidate": Enricher(candidate)}
+    for rules in (candidate_rules, shipped_rules):
+        if not rules.is_file():
+            raise UnusableInput(f"no urgency rules file: {rules}")
+    rules_of = {"shipped": shipped_rules, "candidate": candidate_rules}
+    models = {
+        "shipped": Enricher(shipped, rules=shipped_rules),
+        "candidate": Enricher(candidate, rules=candidate_rules),
+    }
     counted = {role: _labels(enricher, rows) for role, enricher in models.items()}
     (old, old_alone), (new, new_alone) = counted["shipped"], counted["candidate"]
     failed = verdict(old, new)
@@ -84,7 +101,8 @@ def compare(
         table.add_row(name, value(old, old_alone), value(new, new_alone))
     console = Console()
     for role, enricher in models.items():
-        console.print(f"{role}: {enricher.name} ({shipped if role == 'shipped' else candidate})")
+        model = shipped if role == "shipped" else candidate
+        console.print(f"{role}: {enricher.name} ({model}; rules {rules_of[role]})")
     console.print(table)
     if failed:
         console.print("[red]the candidate may not ship:[/] " + "; ".join(failed))
@@ -95,6 +113,7 @@ def compare(
         "file": str(path),
         "messages": len(rows),
         "models": {role: enricher.name for role, enricher in models.items()},
+        "rules": {role: str(rules) for role, rules in rules_of.items()},
         "counts": {
             role: {**vars(c), "spoed_precision": round(c.spoed_precision, 4), "alone": a}
             for role, (c, a) in counted.items()
@@ -116,9 +135,23 @@ def main(argv: list[str] | None = None) -> int:
         "shipped", type=Path, nargs="?", default=DEFAULT_MODEL, help="default: the shipped model"
     )
     parser.add_argument("--reports", type=Path, default=REPORTS, help="where compare.json goes")
+    for role in ("candidate", "shipped"):
+        parser.add_argument(
+            f"--{role}-rules",
+            type=Path,
+            default=DEFAULT_RULES,
+            help=f"the {role}'s urgency rules (default: the shipped rules)",
+        )
     args = parser.parse_args(argv)
     try:
-        result = compare(args.file, args.candidate, args.shipped, args.reports)
+        result = compare(
+            args.file,
+            args.candidate,
+            args.shipped,
+            args.reports,
+            candidate_rules=args.candidate_rules,
+            shipped_rules=args.shipped_rules,
+        )
     except (UnusableInput, ModelNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

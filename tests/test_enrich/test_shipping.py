@@ -1,4 +1,5 @@
-"""The shipping rule (pure) and `python -m enrich.compare` (the shipped model against itself)."""
+"""The shipping rule (pure) and `python -m enrich.compare` (the shipped model against itself,
+and against other urgency rules)."""
 
 import json
 from dataclasses import replace
@@ -9,6 +10,7 @@ import pytest
 from enrich.compare import main as compare_main
 from enrich.pipeline import DEFAULT_MODEL
 from enrich.shipping import Counts, count, verdict
+from enrich.urgency import DEFAULT_RULES
 
 SHIPPED = Counts(
     spoed=245, spoed_found=234, spoed_flagged=277, urgent=593, urgent_found=575,
@@ -75,6 +77,35 @@ def test_compare_passes_the_shipped_model_against_itself(tmp_path: Path) -> None
     result = json.loads((reports / "compare.json").read_text())
     assert result["may_ship"] and result["counts"]["shipped"] == result["counts"]["candidate"]
     assert result["messages"] == 120
+
+
+def test_compare_weighs_a_rules_change_on_the_same_model(tmp_path: Path) -> None:
+    batch = tmp_path / "batch.jsonl"
+    batch.write_text("".join(CHECK.read_text(encoding="utf-8").splitlines(keepends=True)[:120]))
+    silent = tmp_path / "silent.yaml"  # a safety layer that never fires
+    silent.write_text(
+        "version: 1\ncategories:\n  never:\n    description: nothing real\n"
+        "    phrases:\n      - xyzzy nooit\n"
+    )
+    reports = tmp_path / "reports"
+    args = [str(batch), str(DEFAULT_MODEL), "--shipped-rules", str(silent)]
+    assert compare_main([*args, "--reports", str(reports)]) in (0, 1)
+    result = json.loads((reports / "compare.json").read_text())
+    assert result["rules"] == {"shipped": str(silent), "candidate": str(DEFAULT_RULES)}
+    shipped, candidate = result["counts"]["shipped"], result["counts"]["candidate"]
+    assert shipped["alone"] == candidate["alone"]  # the same model
+    assert candidate["spoed_found"] > shipped["spoed_found"]  # the shipped rules catch more
+
+
+def test_compare_refuses_a_missing_rules_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    batch = tmp_path / "batch.jsonl"
+    batch.write_text("".join(CHECK.read_text(encoding="utf-8").splitlines(keepends=True)[:5]))
+    missing = tmp_path / "no-such-rules.yaml"
+    args = [str(batch), str(DEFAULT_MODEL), "--candidate-rules", str(missing)]
+    assert compare_main([*args, "--reports", str(tmp_path)]) == 2
+    assert f"no urgency rules file: {missing}" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
