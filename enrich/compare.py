@@ -53,12 +53,12 @@ def read_labelled(path: Path) -> list[dict[str, str]]:
 
 def _labels(enricher: Enricher, rows: list[dict[str, str]]) -> tuple[Counts, int]:
     """The rule's counts for one model, and how many ``spoed`` the model alone finds."""
-    _, predicted = evaluate_enricher(enricher, rows)
+    reports, predicted = evaluate_enricher(enricher, rows)
     alone = sum(
         row["urgency"] == "spoed" == label
         for row, label in zip(rows, predicted["model_urgency"], strict=True)
     )
-    return count(rows, predicted), alone
+    return count(reports, [row["urgency"] for row in rows], predicted["urgency"]), alone
 
 
 def compare(
@@ -77,11 +77,8 @@ def compare(
     for rules in (candidate_rules, shipped_rules):
         if not rules.is_file():
             raise UnusableInput(f"no urgency rules file: {rules}")
-    rules_of = {"shipped": shipped_rules, "candidate": candidate_rules}
-    models = {
-        "shipped": Enricher(shipped, rules=shipped_rules),
-        "candidate": Enricher(candidate, rules=candidate_rules),
-    }
+    setups = {"shipped": (shipped, shipped_rules), "candidate": (candidate, candidate_rules)}
+    models = {role: Enricher(model, rules=rules) for role, (model, rules) in setups.items()}
     counted = {role: _labels(enricher, rows) for role, enricher in models.items()}
     (old, old_alone), (new, new_alone) = counted["shipped"], counted["candidate"]
     failed = verdict(old, new)
@@ -101,8 +98,8 @@ def compare(
         table.add_row(name, value(old, old_alone), value(new, new_alone))
     console = Console()
     for role, enricher in models.items():
-        model = shipped if role == "shipped" else candidate
-        console.print(f"{role}: {enricher.name} ({model}; rules {rules_of[role]})")
+        model, rules = setups[role]
+        console.print(f"{role}: {enricher.name} ({model}; rules {rules})")
     console.print(table)
     if failed:
         console.print("[red]the candidate may not ship:[/] " + "; ".join(failed))
@@ -113,7 +110,7 @@ def compare(
         "file": str(path),
         "messages": len(rows),
         "models": {role: enricher.name for role, enricher in models.items()},
-        "rules": {role: str(rules) for role, rules in rules_of.items()},
+        "rules": {role: str(rules) for role, (_, rules) in setups.items()},
         "counts": {
             role: {**vars(c), "spoed_precision": round(c.spoed_precision, 4), "alone": a}
             for role, (c, a) in counted.items()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from dataclasses import dataclass
 
 __all__ = ["AxisReport", "caught_of_any", "evaluate_axis", "ratio", "wilson_interval"]
@@ -79,7 +79,7 @@ def evaluate_axis(
 
 
 def caught_of_any(
-    gold: Sequence[str], predicted: Sequence[str], group: set[str]
+    gold: Sequence[str], predicted: Sequence[str], group: Set[str]
 ) -> tuple[int, int]:
     """(caught, labelled) for a group of labels taken together (e.g. hoog+spoed: either counts
     as caught); its recall is ``ratio(caught, labelled)``."""

@@ -13,8 +13,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from enrich.axes import AXES
-from enrich.metrics import evaluate_axis, ratio
+from enrich.metrics import AxisReport, caught_of_any, ratio
 
 __all__ = ["MAX_F1_LOSS", "MAX_MORE_MISSED", "MIN_SPOED_PRECISION", "Counts", "count", "verdict"]
 
@@ -44,24 +43,21 @@ class Counts:
         return ratio(self.spoed_found, self.spoed_flagged)
 
 
-def count(gold: Sequence[dict[str, str]], predicted: Mapping[str, Sequence[str]]) -> Counts:
-    """The counts of one model's labels: ``predicted`` holds one list per axis (``topic``,
-    ``urgency``, ``intent``), one label per message, as ``enrich.evaluate`` returns them."""
-    if any(len(predicted[axis]) != len(gold) for axis in AXES):
-        raise ValueError(f"{len(gold)} labelled messages but another number of predictions")
-    pairs = list(zip((g["urgency"] for g in gold), predicted["urgency"], strict=True))
-    f1 = {
-        axis: evaluate_axis([g[axis] for g in gold], predicted[axis], AXES[axis])
-        for axis in ("topic", "intent")
-    }
+def count(
+    reports: Mapping[str, AxisReport], gold_urgency: Sequence[str], predicted_urgency: Sequence[str]
+) -> Counts:
+    """The counts of one model's labels, from the per-axis reports ``enrich.evaluate`` already
+    made for them (so nothing is scored twice) and the urgency labels for hoog+spoed."""
+    urgency = reports["urgency"]
+    urgent_found, urgent = caught_of_any(gold_urgency, predicted_urgency, URGENT)
     return Counts(
-        spoed=sum(g == "spoed" for g, _ in pairs),
-        spoed_found=sum(g == p == "spoed" for g, p in pairs),
-        spoed_flagged=sum(p == "spoed" for _, p in pairs),
-        urgent=sum(g in URGENT for g, _ in pairs),
-        urgent_found=sum(g in URGENT and p in URGENT for g, p in pairs),
-        topic_f1=f1["topic"].macro_f1,
-        intent_f1=f1["intent"].macro_f1,
+        spoed=urgency.per_class["spoed"].support,
+        spoed_found=urgency.confusion.get(("spoed", "spoed"), 0),
+        spoed_flagged=sum(n for (_, p), n in urgency.confusion.items() if p == "spoed"),
+        urgent=urgent,
+        urgent_found=urgent_found,
+        topic_f1=reports["topic"].macro_f1,
+        intent_f1=reports["intent"].macro_f1,
     )
 
 

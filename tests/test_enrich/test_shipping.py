@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from enrich.axes import AXES
 from enrich.compare import main as compare_main
+from enrich.metrics import evaluate_axis
 from enrich.pipeline import DEFAULT_MODEL
 from enrich.shipping import Counts, count, verdict
 from enrich.urgency import DEFAULT_RULES
@@ -30,7 +32,10 @@ def test_counts_follow_the_labels() -> None:
         "urgency": ["hoog", "spoed", "normaal"],  # the spoed caught as hoog
         "intent": ["melding", "melding", "vraag"],
     }
-    counts = count(gold, predicted)
+    reports = {
+        axis: evaluate_axis([g[axis] for g in gold], predicted[axis], AXES[axis]) for axis in AXES
+    }
+    counts = count(reports, [g["urgency"] for g in gold], predicted["urgency"])
     assert (counts.spoed, counts.spoed_found, counts.spoed_flagged) == (1, 0, 1)
     assert (counts.urgent, counts.urgent_found) == (2, 2)
     # macro-F1 over every label of the axis: intent 2 of 6 labels right, topic afval at 0.8 of 12
