@@ -6,6 +6,7 @@ import json
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -120,6 +121,36 @@ def indexed(es: Elasticsearch, alias: str) -> dict[str, dict[str, Any]]:
         assert hit["_id"] not in docs, f"{hit['_id']} indexed twice"
         docs[hit["_id"]] = hit["_source"]
     return docs
+
+
+def past_due_unflagged(docs: dict[str, dict[str, Any]], now: datetime) -> list[str]:
+    """Ids of inbound messages past their due time, unanswered, and not yet flagged overdue."""
+    late = []
+    for message_id, doc in docs.items():
+        response = doc.get("response") or {}
+        due = response.get("due_at")
+        if due is None or response.get("answered") or doc.get("deleted"):
+            continue
+        if datetime.fromisoformat(due) < now and not response.get("overdue"):
+            late.append(message_id)
+    return late
+
+
+def wait_until_flagged_overdue(es: Elasticsearch, alias: str, timeout: float = 90) -> None:
+    """Wait for the route stage's backlog timer (every 15 s) to flag every past-due message.
+
+    The flag is written once, by whichever timer tick first sees the message: a test comparing
+    the index before and after something else must let that tick happen first.
+
+    :returns: how many indexed messages carry the flag.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        late = past_due_unflagged(indexed(es, alias), datetime.now(UTC))
+        if not late:
+            return
+        assert time.monotonic() < deadline, f"never flagged overdue: {sorted(late)}"
+        time.sleep(2)
 
 
 ENRICHER = Enricher()

@@ -7,7 +7,6 @@ service levels there (chat channels: 2 office hours; web forms: 8 office hours).
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,13 @@ from elasticsearch import Elasticsearch
 
 from route.report.gaps import Filters, collect
 from route.rules import DEFAULT_RULES
-from tests.test_pipeline.support import Workers, cli, indexed, write_jsonl
+from tests.test_pipeline.support import (
+    Workers,
+    cli,
+    indexed,
+    wait_until_flagged_overdue,
+    write_jsonl,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -137,10 +142,7 @@ def test_response_times_in_the_index_and_the_gap_report(
         cli(env, "replay", str(tmp_path / "in.jsonl"))
         cli(env, "wait", "--timeout", "150")
         # c5 is long past due: the route stage's backlog timer (every 15 s) flags it once.
-        deadline = time.monotonic() + 90
-        while not _overdue(es, f"{prefix}-messages", "c5"):
-            assert time.monotonic() < deadline, "c5 was never flagged overdue"
-            time.sleep(2)
+        wait_until_flagged_overdue(es, f"{prefix}-messages")
         cli(env, "wait", "--timeout", "60")
         workers.assert_alive()
     finally:
@@ -195,11 +197,6 @@ def test_response_times_in_the_index_and_the_gap_report(
     assert "Out-of-hours gap report" in result.stdout
     page = out.read_text()
     assert "<svg" in page and "Median wait" in page and page.count("<tr><th>") >= 14
-
-
-def _overdue(es: Elasticsearch, alias: str, pid: str) -> bool:
-    docs = indexed(es, alias).values()
-    return any(d["platform_message_id"] == pid and d["response"].get("overdue") for d in docs)
 
 
 def test_a_reply_after_a_worker_restart_still_finds_its_message(
