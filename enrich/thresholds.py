@@ -15,10 +15,13 @@ from enrich.pipeline import raise_urgency
 __all__ = ["choose_thresholds"]
 
 PLAN = (
-    ("spoed", frozenset({"spoed"}), 0.70),
-    ("at_least_hoog", frozenset({"spoed", "hoog"}), 0.45),
+    ("spoed", frozenset({"spoed"}), 0.70, True),
+    ("at_least_hoog", frozenset({"spoed", "hoog"}), 0.45, False),
 )
-"""Threshold, the labels it flags, and the precision below which it may not go."""
+"""Threshold, the labels it flags, the precision below which it may not go, and whether its
+recall target needs a margin: ``spoed``'s target is the requirement itself (0.95), so it must
+hold one standard error below the measured recall, or the shipped model meets it on dev and
+misses it on about half of the fresh sets; hoog+spoed's 0.95 is already 0.05 above its 0.90."""
 
 
 def _grid() -> list[float]:
@@ -41,27 +44,28 @@ def choose_thresholds(
     all rows and on each subset in ``weakest`` (row indices) too, since an average over many
     plain messages can meet them while the hardest style stays well below.
 
-    A precision floor must hold one standard error below the measured precision
-    (``_precision_lower_bound``), so a small group keeps a margin that all rows hardly need.
+    A precision floor, and the ``spoed`` recall target, must hold one standard error below the
+    measured rate (``_lower_bound``), so a small group keeps a margin that all rows hardly need.
     When a recall cannot be reached, the threshold is the largest one that finds as many on
     every subset as the lowest one the floors allow: going lower without finding more only adds
     false alarms.
     """
     subsets = [range(len(gold)), *weakest]
     chosen: dict[str, float] = {}
-    for (key, group, precision_min), recall_min in zip(PLAN, targets, strict=True):
-        allowed: list[tuple[float, list[float]]] = []  # (threshold, recall per subset)
+    for (key, group, precision_min, recall_margin), recall_min in zip(PLAN, targets, strict=True):
+        allowed: list[tuple[float, list[tuple[int, int]]]] = []  # (threshold, found per subset)
         for limit in _grid():
             trial = {**chosen, key: limit}
             flagged = [
                 raise_urgency(b, s, trial) in group for b, s in zip(base, scores, strict=True)
             ]
-            bounds = [_precision_lower_bound(flagged, gold, group, subset) for subset in subsets]
-            if any(bound < precision_min for bound in bounds):
+            bounds = [_precision(flagged, gold, group, subset) for subset in subsets]
+            if any(_lower_bound(*bound) < precision_min for bound in bounds):
                 break  # lower thresholds only flag more
             recalls = [_recall(flagged, gold, group, subset) for subset in subsets]
             allowed.append((limit, recalls))
-            if all(recall >= recall_min for recall in recalls):
+            reached = [_lower_bound(*r) if recall_margin else _rate(*r) for r in recalls]
+            if all(recall >= recall_min for recall in reached):
                 break
         if allowed:
             best = allowed[-1][1]
@@ -69,20 +73,27 @@ def choose_thresholds(
     return chosen
 
 
-def _precision_lower_bound(
+def _precision(
     flagged: Sequence[bool], gold: Sequence[str], group: frozenset[str], subset: Sequence[int]
-) -> float:
-    """Precision of the flags on ``subset``, at the lower end of one standard error (Wilson
-    score bound, z = 1); 1.0 when nothing there is flagged (no false flag)."""
+) -> tuple[int, int]:
+    """(right, flagged) of the flags on ``subset``."""
     marked = [i for i in subset if flagged[i]]
-    if not marked:
-        return 1.0
-    return wilson_interval(sum(gold[i] in group for i in marked), len(marked), z=1.0)[0]
+    return sum(gold[i] in group for i in marked), len(marked)
 
 
 def _recall(
     flagged: Sequence[bool], gold: Sequence[str], group: frozenset[str], subset: Sequence[int]
-) -> float:
-    """Recall of ``group`` on ``subset``; 1.0 when the subset holds none of it (nothing missed)."""
+) -> tuple[int, int]:
+    """(found, relevant) of ``group`` on ``subset``."""
     relevant = [i for i in subset if gold[i] in group]
-    return sum(flagged[i] for i in relevant) / len(relevant) if relevant else 1.0
+    return sum(flagged[i] for i in relevant), len(relevant)
+
+
+def _rate(hits: int, total: int) -> float:
+    """hits / total; 1.0 when there is nothing to count (no flag is wrong, nothing is missed)."""
+    return hits / total if total else 1.0
+
+
+def _lower_bound(hits: int, total: int) -> float:
+    """The rate one standard error low (Wilson score bound, z = 1); 1.0 with nothing to count."""
+    return wilson_interval(hits, total, z=1.0)[0] if total else 1.0

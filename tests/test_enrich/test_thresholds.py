@@ -1,7 +1,7 @@
 """enrich.thresholds.choose_thresholds: the largest threshold that reaches the recall target,
 on all rows and on each group of weakest rows, without going under the precision floor (one
-standard error below the measured precision); where the target is out of reach, the largest
-threshold that finds as many as the lowest allowed one."""
+standard error below the measured precision; for ``spoed`` the recall target too); where the
+target is out of reach, the largest threshold that finds as many as the lowest allowed one."""
 
 from enrich.thresholds import choose_thresholds
 
@@ -86,3 +86,18 @@ def test_the_precision_floor_must_also_hold_on_every_group_of_weakest_rows() -> 
     )
     assert _choose(mixed) == {"spoed": 0.5, "at_least_hoog": 0.45}  # 10 of 16 urgent at 0.45
     assert _choose(mixed, weakest=[group]) == {"spoed": 0.5, "at_least_hoog": 0.45}
+
+
+def test_the_spoed_recall_target_keeps_a_margin_of_one_standard_error() -> None:
+    # 40 spoed, 38 of them already spoed: 0.95 measured, the target met on the rate alone; one
+    # standard error below, 0.92 is not, so the search goes on to 0.3, which finds the other two
+    # (40 of 40: 0.976 one standard error low) and flags nothing else
+    rows = (
+        [_row("spoed", "spoed", 0.9, 0.05)] * 38
+        + [_row("hoog", "spoed", 0.3, 0.6)] * 2
+        + [_row("hoog", "hoog", 0.1, 0.8)] * 20
+        + [_row("normaal", "normaal", 0.0, 0.03)] * 20
+    )
+    assert _choose(rows)["spoed"] == 0.3
+    # hoog+spoed's target keeps none (its 0.95 is a margin already): all 60 are found at 0.5
+    assert _choose(rows)["at_least_hoog"] == 0.5
