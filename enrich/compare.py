@@ -99,7 +99,9 @@ def compare(
     console = Console()
     for role, enricher in models.items():
         model, rules = setups[role]
-        console.print(f"{role}: {enricher.name} ({model}; rules {rules})")
+        # the name digests the weights only: two threshold choices share it
+        limits = ", ".join(f"{k} {v}" for k, v in sorted(enricher.thresholds.items()))
+        console.print(f"{role}: {enricher.name} ({model}; thresholds {limits}; rules {rules})")
     console.print(table)
     if failed:
         console.print("[red]the candidate may not ship:[/] " + "; ".join(failed))
@@ -110,6 +112,7 @@ def compare(
         "file": str(path),
         "messages": len(rows),
         "models": {role: enricher.name for role, enricher in models.items()},
+        "thresholds": {role: enricher.thresholds for role, enricher in models.items()},
         "rules": {role: str(rules) for role, (_, rules) in setups.items()},
         "counts": {
             role: {**vars(c), "spoed_precision": round(c.spoed_precision, 4), "alone": a}
