@@ -312,7 +312,11 @@ def main(model: Path = DEFAULT_MODEL) -> None:
     policy = load_rules().alerts
     REPORTS.mkdir(exist_ok=True)
     console = Console(record=True, width=120)
-    console.print(f"[bold]{enricher.name}[/] ({model}) with the urgency safety layer")
+    # the name digests the weights only: the thresholds say which choice of them was measured
+    limits = ", ".join(f"{k} {v}" for k, v in sorted(enricher.thresholds.items()))
+    console.print(
+        f"[bold]{enricher.name}[/] ({model}; thresholds {limits}) with the urgency safety layer"
+    )
     summary = {
         name: section(console, name, path, enricher, policy)
         for name, path in DATASETS.items()
@@ -320,7 +324,9 @@ def main(model: Path = DEFAULT_MODEL) -> None:
     }
     (REPORTS / "eval.txt").write_text(console.export_text())
     (REPORTS / "eval.json").write_text(
-        json.dumps({"classifier": enricher.name, **summary}, indent=2)
+        json.dumps(
+            {"classifier": enricher.name, "thresholds": enricher.thresholds, **summary}, indent=2
+        )
     )
     console.print(f"written: {REPORTS / 'eval.txt'}, {REPORTS / 'eval.json'}")
 
