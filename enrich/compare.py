@@ -99,9 +99,7 @@ def compare(
     console = Console()
     for role, enricher in models.items():
         model, rules = setups[role]
-        # the name digests the weights only: two threshold choices share it
-        limits = ", ".join(f"{k} {v}" for k, v in sorted(enricher.thresholds.items()))
-        console.print(f"{role}: {enricher.name} ({model}; thresholds {limits}; rules {rules})")
+        console.print(f"{role}: {enricher.name} ({model}; rules {rules})")
     console.print(table)
     if failed:
         console.print("[red]the candidate may not ship:[/] " + "; ".join(failed))

@@ -312,11 +312,7 @@ def main(model: Path = DEFAULT_MODEL) -> None:
     policy = load_rules().alerts
     REPORTS.mkdir(exist_ok=True)
     console = Console(record=True, width=120)
-    # the name digests the weights only: the thresholds say which choice of them was measured
-    limits = ", ".join(f"{k} {v}" for k, v in sorted(enricher.thresholds.items()))
-    console.print(
-        f"[bold]{enricher.name}[/] ({model}; thresholds {limits}) with the urgency safety layer"
-    )
+    console.print(f"[bold]{enricher.name}[/] ({model}) with the urgency safety layer")
     summary = {
         name: section(console, name, path, enricher, policy)
         for name, path in DATASETS.items()

@@ -58,12 +58,20 @@ def load_model(path: Path = DEFAULT_MODEL) -> Language:
 
 
 def model_name(nlp: Language) -> str:
-    """Name, version and a digest of the weights, so every result traces to one model."""
+    """Name, version, a digest of the weights and the shipped urgency thresholds, so every
+    result traces to one model: the same weights with another threshold flag other messages
+    ("textcat/vennebroek-1.0.0+7ac000a9.spoed27.hoog07")."""
     meta = nlp.meta
-    digest = meta.get("luisterpost", {}).get("weights_sha256", "")[:8]
-    return f"textcat/{meta.get('name', 'pipeline')}-{meta.get('version', '0')}" + (
-        f"+{digest}" if digest else ""
-    )
+    shipped = meta.get("luisterpost", {})
+    digest = shipped.get("weights_sha256", "")[:8]
+    limits = shipped.get("urgency_thresholds", {})
+    build = ([digest] if digest else []) + [
+        f"{tag}{round(float(limits[key]) * 100):02d}"
+        for key, tag in (("spoed", "spoed"), ("at_least_hoog", "hoog"))
+        if key in limits
+    ]
+    name = f"textcat/{meta.get('name', 'pipeline')}-{meta.get('version', '0')}"
+    return name + ("+" + ".".join(build) if build else "")
 
 
 def weights_digest(nlp: Language) -> str:

@@ -82,7 +82,7 @@ def test_compare_passes_the_shipped_model_against_itself(tmp_path: Path) -> None
     result = json.loads((reports / "compare.json").read_text())
     assert result["may_ship"] and result["counts"]["shipped"] == result["counts"]["candidate"]
     assert result["messages"] == 120
-    # the model's name digests its weights only, so the record names each side's thresholds
+    # each side's thresholds are recorded with its name
     meta = json.loads((DEFAULT_MODEL / "meta.json").read_text())
     tuned = meta["luisterpost"]["urgency_thresholds"]
     assert result["thresholds"] == {"shipped": tuned, "candidate": tuned}

@@ -10,7 +10,7 @@ from spacy.language import Language
 
 from enrich.axes import AXES, best_per_axis, cats_for
 from enrich.evaluate import evaluate
-from enrich.pipeline import TEXTCAT, Enricher, weights_digest
+from enrich.pipeline import TEXTCAT, Enricher, model_name, weights_digest
 from enrich.train import (
     EARLIEST_FILES,
     SHIPPED,
@@ -99,6 +99,25 @@ def test_the_digest_names_the_weights_whatever_strings_the_vocabulary_holds() ->
     bias[0] += 0.001
     linear.set_param("b", bias)
     assert weights_digest(nlp) != digest
+
+
+def test_the_name_carries_the_weights_digest_and_the_thresholds() -> None:
+    # the same weights with another spoed threshold flag other messages: another name
+    nlp = spacy.blank("nl")
+    nlp.meta.update(name="vennebroek", version="1.0.0")
+    assert model_name(nlp) == "textcat/vennebroek-1.0.0"
+    shipped = {"weights_sha256": "7ac000a9" + "0" * 56}
+    nlp.meta["luisterpost"] = {
+        **shipped,
+        "urgency_thresholds": {"spoed": 0.5, "at_least_hoog": 0.07},
+    }
+    before = model_name(nlp)
+    assert before == "textcat/vennebroek-1.0.0+7ac000a9.spoed50.hoog07"
+    nlp.meta["luisterpost"] = {
+        **shipped,
+        "urgency_thresholds": {"spoed": 0.27, "at_least_hoog": 0.07},
+    }
+    assert model_name(nlp) == "textcat/vennebroek-1.0.0+7ac000a9.spoed27.hoog07" != before
 
 
 def test_shipped_pipeline_is_small_named_and_loads_in_the_enricher(tmp_path: Path) -> None:
