@@ -141,8 +141,6 @@ def wait_until_flagged_overdue(es: Elasticsearch, alias: str, timeout: float = 9
 
     The flag is written once, by whichever timer tick first sees the message: a test comparing
     the index before and after something else must let that tick happen first.
-
-    :returns: how many indexed messages carry the flag.
     """
     deadline = time.monotonic() + timeout
     while True:
