@@ -179,6 +179,7 @@ def test_replayed_messages_are_indexed_once_routed_alerted_and_dead_lettered(
     assert len(expected) == 14  # 16 valid deliveries: one platform retry, one edit of an earlier id
 
     alias = f"{prefix}-messages"
+    es = Elasticsearch(env["ELASTICSEARCH_URL"])
     metrics_port = free_port()
     workers = Workers(env, tmp_path)
     workers.start(["all"], metrics_port)
@@ -188,7 +189,7 @@ def test_replayed_messages_are_indexed_once_routed_alerted_and_dead_lettered(
         cli(env, "wait", "--timeout", "150")
         # The messages are weeks old: the backlog timer flags every unanswered one overdue, once.
         # Its tick must come before the replay below, or the replay would see its late write.
-        wait_until_flagged_overdue(Elasticsearch(env["ELASTICSEARCH_URL"]), alias)
+        wait_until_flagged_overdue(es, alias)
         cli(env, "wait", "--timeout", "60")
         workers.assert_alive()
         with urllib.request.urlopen(
@@ -199,7 +200,6 @@ def test_replayed_messages_are_indexed_once_routed_alerted_and_dead_lettered(
         workers.stop()
 
     # Every valid message indexed exactly once, with the newest content of an edited one.
-    es = Elasticsearch(env["ELASTICSEARCH_URL"])
     docs = indexed(es, alias)
     assert set(docs) == set(expected)
     assert docs[expected_id(expected, "8")]["text"].endswith("ook overdag")
